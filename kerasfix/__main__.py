@@ -1,0 +1,7 @@
+"""Entry point for `python -m kerasfix`."""
+
+import sys
+
+from kerasfix.cli import main
+
+sys.exit(main())

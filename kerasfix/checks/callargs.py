@@ -1,0 +1,135 @@
+"""Helpers for reading and rebuilding call arguments without disturbing their formatting."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+import libcst as cst
+
+NOT_LITERAL = object()
+
+
+@dataclass
+class BoundArgs:
+    """A call's arguments matched to a signature's parameter names."""
+
+    positional: dict[str, cst.Arg]
+    keyword: dict[str, cst.Arg]
+    order: list[str]  # parameter names in the order they appear in the call
+    extra_positional: list[cst.Arg]
+    unknown_keywords: list[cst.Arg]
+    has_star: bool
+
+    def get(self, name: str) -> cst.Arg | None:
+        return self.keyword.get(name) or self.positional.get(name)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.keyword or name in self.positional
+
+
+def bind(call: cst.Call, parameters: list[str]) -> BoundArgs:
+    positional: dict[str, cst.Arg] = {}
+    keyword: dict[str, cst.Arg] = {}
+    order: list[str] = []
+    extra: list[cst.Arg] = []
+    unknown: list[cst.Arg] = []
+    has_star = False
+    index = 0
+    for arg in call.args:
+        if arg.star:
+            has_star = True
+            continue
+        if arg.keyword is None:
+            if index < len(parameters):
+                positional[parameters[index]] = arg
+                order.append(parameters[index])
+            else:
+                extra.append(arg)
+            index += 1
+            continue
+        name = arg.keyword.value
+        keyword[name] = arg
+        order.append(name)
+        if name not in parameters:
+            unknown.append(arg)
+    return BoundArgs(positional, keyword, order, extra, unknown, has_star)
+
+
+def literal(node: cst.BaseExpression | None):
+    """The Python value of a literal expression (strings, numbers, tuples...), else NOT_LITERAL."""
+    if node is None:
+        return NOT_LITERAL
+    if isinstance(node, cst.SimpleString):
+        try:
+            return ast.literal_eval(node.value)
+        except (ValueError, SyntaxError):
+            return NOT_LITERAL
+    if isinstance(node, cst.Integer | cst.Float):
+        return ast.literal_eval(node.value)
+    if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
+        return {"True": True, "False": False, "None": None}[node.value]
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        inner = literal(node.expression)
+        return -inner if isinstance(inner, int | float) and not isinstance(inner, bool) else NOT_LITERAL
+    if isinstance(node, cst.Tuple | cst.List):
+        values = [literal(element.value) for element in node.elements if isinstance(element, cst.Element)]
+        if len(values) != len(node.elements) or any(v is NOT_LITERAL for v in values):
+            return NOT_LITERAL
+        return tuple(values) if isinstance(node, cst.Tuple) else values
+    return NOT_LITERAL
+
+
+def keyword_arg(name: str, value: cst.BaseExpression | str, like: cst.Arg | None = None) -> cst.Arg:
+    """A `name=value` argument; `like` lends its formatting (the `=` spacing and comma)."""
+    if isinstance(value, str):
+        value = cst.parse_expression(value)
+    if like is not None:
+        equal = like.equal if like.keyword is not None else cst.AssignEqual(
+            whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+        )
+        return like.with_changes(keyword=cst.Name(name), value=value, equal=equal)
+    return cst.Arg(
+        keyword=cst.Name(name),
+        value=value,
+        equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")),
+    )
+
+
+def rename_keyword(arg: cst.Arg, name: str) -> cst.Arg:
+    if arg.keyword is None:
+        return keyword_arg(name, arg.value, arg)
+    return arg.with_changes(keyword=cst.Name(name))
+
+
+def arrange(original: cst.Call, args: list[cst.Arg]) -> list[cst.Arg]:
+    """Fix up commas after arguments were removed, added or reordered.
+
+    Every argument but the last keeps (or gets) a separating comma; the last takes whatever the
+    original last argument had, so a trailing comma stays exactly when the author wrote one.
+    """
+    if not args:
+        return []
+    last_comma = original.args[-1].comma if original.args else cst.MaybeSentinel.DEFAULT
+    fixed: list[cst.Arg] = []
+    for position, arg in enumerate(args):
+        if position == len(args) - 1:
+            arg = arg.with_changes(comma=last_comma)
+        elif arg.comma is cst.MaybeSentinel.DEFAULT:
+            arg = arg.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        fixed.append(arg)
+    return fixed
+
+
+def renamed_callee(func: cst.BaseExpression, new_name: str) -> cst.BaseExpression:
+    """The callee spelled the same way with its last name changed: `L.merge` -> `L.concatenate`."""
+    if isinstance(func, cst.Attribute):
+        return func.with_changes(attr=cst.Name(new_name))
+    return cst.Name(new_name)
+
+
+def styled_module(canonical_module: str, style: str) -> str:
+    """`keras.layers` spelled in a style: `tensorflow.keras.layers` for tf.keras."""
+    if style == "tf.keras":
+        return "tensorflow." + canonical_module
+    return canonical_module

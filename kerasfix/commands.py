@@ -1,0 +1,160 @@
+"""The `check` and `migrate` commands: configuration, discovery, running and reporting."""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from argparse import Namespace
+from pathlib import Path
+
+from kerasfix import registry
+from kerasfix.config import Config, ConfigError, find_config, load_config, validate
+from kerasfix.engine import Settings
+from kerasfix.files import discover
+from kerasfix.reporters import edit_locator, relative_name, summary_line, write_github, write_json, write_sarif, write_text
+from kerasfix.runner import FileResult, check_file, migrate_file
+
+EXIT_CLEAN, EXIT_FINDINGS = 0, 1
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [item.strip() for value in values or [] for item in value.split(",") if item.strip()]
+
+
+def prepare(args: Namespace) -> tuple[Config, Settings, list[Path]]:
+    paths = args.paths or [Path(".")]
+    if args.isolated:
+        config = Config(root=Path.cwd().resolve())
+    else:
+        config_path = args.config
+        if config_path is not None and not config_path.is_file():
+            raise ConfigError(f"{config_path}: no such configuration file")
+        config_path = config_path or find_config(paths[0])
+        config = load_config(config_path, Path.cwd())
+    for option, key in (("select", "select"), ("extend_select", "extend_select"), ("ignore", "ignore")):
+        given = _split(getattr(args, option))
+        if given:
+            setattr(config, key, given if key != "ignore" else [*config.ignore, *given])
+    if args.target:
+        config.target = args.target
+    if getattr(args, "unsafe_fixes", None):
+        config.unsafe_fixes = True
+    validate(config, "command line")
+    enabled = registry.select(config.select, config.ignore, config.extend_select)
+    settings = Settings(enabled=enabled, target=config.target, unsafe_fixes=config.unsafe_fixes)
+    return config, settings, discover(paths, config)
+
+
+def _console(stream=None):
+    from rich.console import Console
+
+    return Console(file=stream or sys.stdout, highlight=False, soft_wrap=True)
+
+
+def check(args: Namespace) -> int:
+    config, settings, files = prepare(args)
+    results = [check_file(path, relative_name(path), settings, config) for path in files]
+    findings = sorted((f for r in results for f in r.findings), key=lambda f: f.sort_key())
+    errors = [r.error for r in results if r.error is not None]
+    output = args.output_format
+    if output == "json":
+        sources = {r.source.display: r.source for r in results if r.source is not None}
+        write_json(sys.stdout, findings, errors, edit_locator(sources))
+    elif output == "sarif":
+        write_sarif(sys.stdout, findings, errors)
+    elif output == "github":
+        write_github(sys.stdout, findings, errors)
+    else:
+        console = _console()
+        write_text(console, findings, errors, settings.unsafe_fixes, show_source=not args.no_source)
+        if not args.quiet or findings or errors:
+            console.print(summary_line(findings, errors, settings.unsafe_fixes), highlight=False, markup=False)
+    if args.exit_zero:
+        return EXIT_CLEAN
+    return EXIT_FINDINGS if findings or errors else EXIT_CLEAN
+
+
+def migrate(args: Namespace) -> int:
+    config, settings, files = prepare(args)
+    write = not (args.diff or args.check)
+    console = _console()
+    results: list[FileResult] = []
+    for path in files:
+        result = migrate_file(path, relative_name(path), settings, config, write)
+        results.append(result)
+        _report_file(console, result, args, write)
+    changed = [r for r in results if r.new_text is not None]
+    remaining = [f for r in results for f in r.findings]
+    errors = [r.error for r in results if r.error is not None]
+    fixed = sum(len(r.fixed) for r in changed)
+    if not args.quiet or errors or remaining:
+        verb = "Fixed" if write else "Would fix"
+        noun = "file" if len(changed) == 1 else "files"
+        line = f"{verb} {fixed} finding{'s' if fixed != 1 else ''} in {len(changed)} {noun}"
+        if remaining:
+            unsafe = sum(1 for f in remaining if f.fix is not None and f.fix.applicability == "unsafe")
+            line += f"; {len(remaining)} remaining"
+            if unsafe and not settings.unsafe_fixes:
+                line += f" ({unsafe} fixable with `--unsafe-fixes`)"
+        if errors:
+            line += f"; {len(errors)} file{'s' if len(errors) != 1 else ''} could not be processed"
+        console.print(line + ".", highlight=False, markup=False)
+    if not write:
+        return EXIT_FINDINGS if changed or errors else EXIT_CLEAN
+    return EXIT_FINDINGS if remaining or errors else EXIT_CLEAN
+
+
+def _report_file(console, result: FileResult, args: Namespace, write: bool) -> None:
+    from rich.markup import escape
+
+    name = escape(result.source.display if result.source else str(result.path))
+    if result.error is not None:
+        write_text(console, [], [result.error], False)
+    if result.new_text is not None and args.diff:
+        _print_diff(console, result)
+    if result.new_text is not None and not args.quiet:
+        counts: dict[str, int] = {}
+        for finding in result.fixed:
+            counts[finding.code] = counts.get(finding.code, 0) + 1
+        detail = ", ".join(f"{code} ×{count}" if count > 1 else code for code, count in sorted(counts.items()))
+        verb = "fixed" if result.written else "would fix"
+        console.print(f"[bold]{name}[/bold]: {verb} {len(result.fixed)} ({detail})", highlight=False)
+    if result.findings:
+        for finding in result.findings:
+            why = ""
+            if finding.fix is not None and finding.fix.applicability == "unsafe" and not args.unsafe_fixes:
+                why = " [dim](unsafe fix: use --unsafe-fixes)[/dim]"
+            location = finding.location
+            where = f"{name}:" + (f"cell {location.cell}:" if location.cell else "") + f"{location.row}:{location.column}"
+            console.print(f"{where}: [bold red]{finding.code}[/bold red] not fixed: {escape(finding.message)}{why}", highlight=False)
+
+
+def _print_diff(console, result: FileResult) -> None:
+    from rich.text import Text
+
+    source = result.source
+    before, after = source.text, result.new_text
+    label = source.display
+    if source.notebook is not None:
+        from kerasfix.notebook import _MARKER_RE
+
+        pairs = _cells(_MARKER_RE, before), _cells(_MARKER_RE, after)
+        chunks = [
+            (f"{label}:cell {int(index) + 1}", pairs[0].get(index, ""), text)
+            for index, text in pairs[1].items()
+            if pairs[0].get(index) != text
+        ]
+    else:
+        chunks = [(label, before, after)]
+    for name, old, new in chunks:
+        lines = difflib.unified_diff(
+            old.splitlines(keepends=True), new.splitlines(keepends=True), fromfile=f"a/{name}", tofile=f"b/{name}"
+        )
+        for line in lines:
+            style = "green" if line.startswith("+") else "red" if line.startswith("-") else "cyan" if line.startswith("@@") else None
+            console.print(Text(line.rstrip("\r\n"), style=style or ""), highlight=False)
+
+
+def _cells(marker, text: str) -> dict[str, str]:
+    pieces = marker.split(text)
+    return {pieces[i]: pieces[i + 1] for i in range(1, len(pieces) - 1, 2)}

@@ -1,0 +1,112 @@
+"""`[tool.kerasfix]` from the nearest pyproject.toml: select/ignore/exclude/per-file-ignores/target."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kerasfix import registry
+from kerasfix.catalogue import tomllib
+
+TARGETS = ("tf.keras", "keras")
+KNOWN_KEYS = {
+    "select": list,
+    "extend-select": list,
+    "ignore": list,
+    "exclude": list,
+    "extend-exclude": list,
+    "per-file-ignores": dict,
+    "target": str,
+    "unsafe-fixes": bool,
+    "respect-gitignore": bool,
+}
+
+
+class ConfigError(Exception):
+    """A configuration the user must correct; the message names the file and the key."""
+
+
+@dataclass
+class Config:
+    root: Path  # the directory patterns are relative to
+    path: Path | None = None
+    select: list[str] = field(default_factory=list)
+    extend_select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    extend_exclude: list[str] = field(default_factory=list)
+    per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
+    target: str = "tf.keras"
+    unsafe_fixes: bool = False
+    respect_gitignore: bool = True
+
+    def hash_key(self) -> str:
+        return repr((self.select, self.extend_select, self.ignore, sorted(self.per_file_ignores.items()), self.target))
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest pyproject.toml at or above `start` that has a `[tool.kerasfix]` table."""
+    directory = start.resolve()
+    if not directory.is_dir():
+        directory = directory.parent
+    for candidate in (directory, *directory.parents):
+        path = candidate / "pyproject.toml"
+        if path.is_file():
+            try:
+                with path.open("rb") as handle:
+                    data = tomllib.load(handle)
+            except (OSError, tomllib.TOMLDecodeError):
+                continue
+            if "kerasfix" in data.get("tool", {}):
+                return path
+    return None
+
+
+def load_config(path: Path | None, fallback_root: Path) -> Config:
+    if path is None:
+        return Config(root=fallback_root.resolve())
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    table = data.get("tool", {}).get("kerasfix", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.kerasfix] must be a table")
+    config = Config(root=path.parent.resolve(), path=path)
+    for key, value in table.items():
+        expected = KNOWN_KEYS.get(key)
+        if expected is None:
+            known = ", ".join(sorted(KNOWN_KEYS))
+            raise ConfigError(f"{path}: unknown key `{key}` in [tool.kerasfix] (known keys: {known})")
+        if not isinstance(value, expected):
+            raise ConfigError(f"{path}: `{key}` in [tool.kerasfix] must be a {expected.__name__}, not {type(value).__name__}")
+        setattr(config, key.replace("-", "_"), value)
+    validate(config, str(path))
+    return config
+
+
+def validate(config: Config, where: str) -> None:
+    for key in ("select", "extend_select", "ignore", "exclude", "extend_exclude"):
+        values = getattr(config, key)
+        if not all(isinstance(value, str) for value in values):
+            raise ConfigError(f"{where}: `{key.replace('_', '-')}` must be a list of strings")
+    for key in ("select", "extend_select", "ignore"):
+        for selector in getattr(config, key):
+            _check_selector(selector, where, key.replace("_", "-"))
+    for pattern, codes in config.per_file_ignores.items():
+        if not isinstance(codes, list) or not all(isinstance(code, str) for code in codes):
+            raise ConfigError(f"{where}: per-file-ignores for {pattern!r} must be a list of rule codes")
+        for code in codes:
+            _check_selector(code, where, f"per-file-ignores[{pattern!r}]")
+    if config.target not in TARGETS:
+        raise ConfigError(f"{where}: `target` must be one of {', '.join(TARGETS)}, not {config.target!r}")
+
+
+def _check_selector(selector: str, where: str, key: str) -> None:
+    try:
+        registry.expand(selector)
+    except ValueError as error:
+        raise ConfigError(f"{where}: {key}: {error}") from None

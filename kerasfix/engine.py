@@ -1,0 +1,251 @@
+"""Parse once, run every enabled checker in one traversal, collect findings; apply fixes for `migrate`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from kerasfix import registry
+from kerasfix.findings import Edit, FileError, Finding, Fix, Requirement
+from kerasfix.names import ImportTable
+from kerasfix.rule import Checker
+from kerasfix.source import Source
+
+_NOQA_RE = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
+MAX_FIX_ROUNDS = 10
+
+
+@dataclass
+class Settings:
+    """What to run and how: the result of config plus command-line options."""
+
+    enabled: frozenset[str]
+    target: str = "tf.keras"
+    unsafe_fixes: bool = False
+
+
+@dataclass
+class _Report:
+    node: cst.CSTNode
+    code: str
+    message: str
+    fix: Fix | None
+
+
+class FileContext:
+    """What checkers see of the file being checked."""
+
+    def __init__(self, source: Source, text: str, module: cst.Module, settings: Settings) -> None:
+        self.source = source
+        self.text = text
+        self.module = module
+        self.settings = settings
+        self.imports = ImportTable.scan(module)
+        self.reports: list[_Report] = []
+        self._positions = None
+
+    @property
+    def target(self) -> str:
+        return self.settings.target
+
+    def enabled(self, code: str) -> bool:
+        return code in self.settings.enabled
+
+    def report(self, node: cst.CSTNode, code: str, message: str, fix: Fix | None = None) -> None:
+        if code in self.settings.enabled:
+            self.reports.append(_Report(node, code, message, fix))
+
+    def qualified(self, node: cst.BaseExpression) -> str | None:
+        return self.imports.qualified(node)
+
+    def code_for(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)
+
+    def positions(self):
+        if self._positions is None:
+            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+            self._positions = wrapper.resolve(PositionProvider)
+        return self._positions
+
+    def span(self, node: cst.CSTNode) -> tuple[int, int]:
+        """Character offsets [start, end) of a node in the file's text."""
+        code_range = self.positions()[node]
+        start = self.source_offset(code_range.start.line, code_range.start.column)
+        end = self.source_offset(code_range.end.line, code_range.end.column)
+        return start, end
+
+    def source_offset(self, line: int, column: int) -> int:
+        return _line_starts(self)[line - 1] + column
+
+
+def _line_starts(ctx: FileContext) -> list[int]:
+    starts = getattr(ctx, "_starts", None)
+    if starts is None:
+        starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", ctx.text)]
+        ctx._starts = starts  # type: ignore[attr-defined]
+    return starts
+
+
+class _Dispatcher(cst.CSTVisitor):
+    """Calls every checker's `visit_X`/`leave_X` for each node: one traversal for all rules."""
+
+    def __init__(self, checkers: list[Checker]) -> None:
+        super().__init__()
+        self.visits: dict[type, list[Callable]] = {}
+        self.leaves: dict[type, list[Callable]] = {}
+        for checker in checkers:
+            for attribute in dir(type(checker)):
+                if attribute.startswith("visit_") or attribute.startswith("leave_"):
+                    node_type = getattr(cst, attribute[6:], None)
+                    if node_type is None:
+                        continue
+                    table = self.visits if attribute.startswith("visit_") else self.leaves
+                    table.setdefault(node_type, []).append(getattr(checker, attribute))
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        for handler in self.visits.get(type(node), ()):
+            handler(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        for handler in self.leaves.get(type(original_node), ()):
+            handler(original_node)
+
+
+class ParseFailure(Exception):
+    def __init__(self, message: str, row: int | None, column: int | None) -> None:
+        super().__init__(message)
+        self.row = row
+        self.column = column
+
+
+def parse(text: str) -> cst.Module:
+    try:
+        return cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        message = error.message if hasattr(error, "message") else str(error).splitlines()[0]
+        raise ParseFailure(f"syntax error: {message}", error.raw_line, error.raw_column + 1) from None
+    except RecursionError:
+        raise ParseFailure("syntax error: the code is nested too deeply to parse", None, None) from None
+
+
+def may_match(text: str, settings: Settings) -> bool:
+    """Cheap test: can any enabled checker find anything in this text?"""
+    return any(token in text for token in registry.tokens_for(settings.enabled))
+
+
+def analyse_text(source: Source, text: str, settings: Settings) -> list[Finding]:
+    """All findings of the enabled rules in `text` (the source's text, possibly already edited)."""
+    if not may_match(text, settings):
+        return []
+    module = parse(text)
+    ctx = FileContext(source, text, module, settings)
+    checkers = [checker_type(ctx) for checker_type in registry.checkers_for(settings.enabled)]
+    module.visit(_Dispatcher(checkers))
+    for checker in checkers:
+        checker.finish()
+    return _to_findings(ctx)
+
+
+def _to_findings(ctx: FileContext) -> list[Finding]:
+    findings: list[Finding] = []
+    view = Source(path=ctx.source.path, text=ctx.text, raw=b"", notebook=ctx.source.notebook)
+    for report in ctx.reports:
+        start, end = ctx.span(report.node)
+        location, end_location = view.location(start), view.location(end)
+        first_line, _ = view.position(start)
+        last_line, _ = view.position(max(start, end - 1))
+        if _silenced(view, first_line, last_line, report.code):
+            continue
+        findings.append(
+            Finding(
+                code=report.code,
+                message=report.message,
+                filename=ctx.source.display,
+                location=location,
+                end_location=end_location,
+                fix=report.fix,
+                source_line=view.line_text(first_line),
+            )
+        )
+    findings.sort(key=Finding.sort_key)
+    return findings
+
+
+def _silenced(view: Source, first_line: int, last_line: int, code: str) -> bool:
+    for line in {first_line, last_line}:
+        match = _NOQA_RE.search(view.line_text(line))
+        if match is None:
+            continue
+        codes = match.group("codes")
+        if codes is None:
+            return True
+        if code.upper() in {c.upper() for c in re.split(r"[,\s]+", codes) if c}:
+            return True
+    return False
+
+
+@dataclass
+class FixResult:
+    text: str
+    applied: list[Finding] = field(default_factory=list)
+    remaining: list[Finding] = field(default_factory=list)
+
+
+def apply_edits(text: str, edits: list[Edit]) -> str:
+    for edit in sorted(edits, key=lambda e: (e.start, e.end), reverse=True):
+        text = text[: edit.start] + edit.content + text[edit.end :]
+    return text
+
+
+def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return (a[0] < b[1] and b[0] < a[1]) or a[0] == b[0]
+
+
+def fix_text(source: Source, settings: Settings) -> FixResult:
+    """Apply fixes until none is left (nested calls may need several rounds), then tidy imports."""
+    from kerasfix.imports import fix_imports
+
+    text = source.text
+    applied: list[Finding] = []
+    findings = analyse_text(source, text, settings)
+    for _ in range(MAX_FIX_ROUNDS):
+        fixable = [f for f in findings if f.fix is not None and (f.fix.applicability == "safe" or settings.unsafe_fixes)]
+        if not fixable:
+            break
+        chosen: list[Finding] = []
+        taken: list[tuple[int, int]] = []
+        for finding in fixable:
+            spans = [(e.start, e.end) for e in finding.fix.edits]
+            if any(_overlaps(span, other) for span in spans for other in taken):
+                continue  # overlaps a fix already chosen; the next round will see it afresh
+            chosen.append(finding)
+            taken.extend(spans)
+        edits = [edit for finding in chosen for edit in finding.fix.edits]
+        requires: list[Requirement] = [r for f in chosen for r in f.fix.requires]
+        releases: list[str] = [name for f in chosen for name in f.fix.releases]
+        text = apply_edits(text, edits)
+        if requires or releases:
+            text = fix_imports(text, requires, releases, settings.target)
+        applied.extend(chosen)
+        findings = analyse_text(source, text, settings)
+    return FixResult(text=text, applied=applied, remaining=findings)
+
+
+def check_source(source: Source, settings: Settings) -> tuple[list[Finding], FileError | None]:
+    """Findings for one source, or the reason it could not be checked."""
+    try:
+        return analyse_text(source, source.text, settings), None
+    except ParseFailure as failure:
+        return [], _parse_error(source, failure)
+
+
+def _parse_error(source: Source, failure: ParseFailure) -> FileError:
+    row, cell = failure.row, None
+    if row is not None and source.notebook is not None:
+        cell, row = source.notebook.cell_of(row)
+    return FileError(source.display, str(failure), "parse", row, failure.column, cell)

@@ -1,0 +1,76 @@
+"""The records a run produces: edits, fixes and findings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Applicability = Literal["safe", "unsafe"]
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace the characters [start, end) of a source text with `content`."""
+
+    start: int
+    end: int
+    content: str
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A bare name the fixed code uses, which must be imported from `module`."""
+
+    module: str  # canonical Keras module, e.g. "keras.layers"
+    name: str
+
+
+@dataclass
+class Fix:
+    """A change that resolves a finding.
+
+    `edits` change the code at the finding; `requires` are names the new code needs imported and
+    `releases` are bare names the old code used which may now be unused.  Import edits are computed
+    from those by the engine, so that several fixes touching one import statement never collide.
+    """
+
+    applicability: Applicability
+    message: str
+    edits: list[Edit]
+    requires: list[Requirement] = field(default_factory=list)
+    releases: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Location:
+    row: int  # 1-based
+    column: int  # 1-based
+    cell: int | None = None  # 1-based notebook cell, when the source is a notebook
+
+
+@dataclass
+class Finding:
+    code: str
+    message: str
+    filename: str
+    location: Location
+    end_location: Location
+    fix: Fix | None = None
+    # The import edits this fix needs on its own (shown in JSON output); filled by the engine.
+    import_edits: list[Edit] = field(default_factory=list)
+    source_line: str = ""
+
+    def sort_key(self) -> tuple:
+        return (self.filename, self.location.cell or 0, self.location.row, self.location.column, self.code)
+
+
+@dataclass
+class FileError:
+    """A file that could not be processed: unreadable, unparsable, or an internal error."""
+
+    filename: str
+    message: str
+    kind: Literal["io", "parse", "internal"]
+    row: int | None = None
+    column: int | None = None
+    cell: int | None = None

@@ -1,0 +1,242 @@
+"""What Keras symbol is this? Names resolved through a file's imports and aliases."""
+
+from __future__ import annotations
+
+import builtins
+import functools
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from kerasfix import catalogue
+
+_BUILTINS = frozenset(dir(builtins))
+
+
+@functools.lru_cache(maxsize=1)
+def _tables() -> tuple[list[tuple[str, str]], list[tuple[str, str]], dict[str, str]]:
+    data = catalogue.load("names")
+    roots = sorted(data["roots"].items(), key=lambda item: -len(item[0]))
+    modules = sorted(data["modules"].items(), key=lambda item: -len(item[0]))
+    return roots, modules, dict(data["symbols"])
+
+
+def normalise_root(raw: str) -> str | None:
+    """`tensorflow.keras.layers.Dense` -> `keras.layers.Dense`; None when the name is not Keras."""
+    roots, _, _ = _tables()
+    for root, replacement in roots:
+        if raw == root or raw.startswith(root + "."):
+            raw = replacement + raw[len(root):]
+            break
+    if raw != "keras" and not raw.startswith("keras."):
+        return None
+    if raw.startswith("keras.src.") or raw == "keras.src":
+        return None  # Keras's private implementation is not an API users migrate
+    return raw
+
+
+@functools.lru_cache(maxsize=4096)
+def canonical(raw: str) -> str | None:
+    """The one spelling of a Keras name that rules match on, or None for non-Keras names.
+
+    Root aliases (`tensorflow.keras`, `tf_keras`) become `keras`; names inside legacy modules
+    (`keras.layers.core.Dense`, `keras.engine.topology.Model`) become their modern home.
+    """
+    name = normalise_root(raw)
+    if name is None:
+        return None
+    _, modules, symbols = _tables()
+    if name in symbols:
+        return symbols[name]
+    for module, replacement in modules:
+        if name.startswith(module + "."):
+            name = replacement + name[len(module):]
+            break
+    return symbols.get(name, name)
+
+
+def style_of(raw: str) -> str:
+    """`tf.keras` when a raw name is spelled through TensorFlow, else `keras`."""
+    return "tf.keras" if raw.startswith("tensorflow") else "keras"
+
+
+def dotted(node: cst.BaseExpression) -> str | None:
+    """`a.b.c` for a Name/Attribute chain, else None."""
+    parts: list[str] = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if not isinstance(node, cst.Name):
+        return None
+    parts.append(node.value)
+    return ".".join(reversed(parts))
+
+
+@dataclass
+class Binding:
+    """A name bound by an import statement."""
+
+    name: str
+    raw: str  # the raw qualified name it refers to, e.g. "keras.layers.merge"
+    statement: cst.Import | cst.ImportFrom | None = None
+    alias: cst.ImportAlias | None = None
+
+
+@dataclass
+class ImportTable:
+    """The names a file binds to modules and their members, found by one scan of its statements."""
+
+    bindings: dict[str, Binding] = field(default_factory=dict)
+    star_modules: list[str] = field(default_factory=list)
+    local_names: set[str] = field(default_factory=set)
+    import_statements: list[cst.Import | cst.ImportFrom] = field(default_factory=list)
+
+    @classmethod
+    def scan(cls, module: cst.Module) -> "ImportTable":
+        table = cls()
+        assignments: list[tuple[str, cst.BaseExpression]] = []
+        table._scan_body(module.body, assignments)
+        # `Dense = keras.layers.Dense` aliases a Keras name; any other rebinding shadows the import.
+        for name, value in assignments:
+            target = table.resolve(value) if isinstance(value, (cst.Name, cst.Attribute)) else None
+            if target is not None and canonical(target) is not None:
+                table.bindings[name] = Binding(name, target)
+            else:
+                table.local_names.add(name)
+        for name in table.local_names:
+            table.bindings.pop(name, None)
+        return table
+
+    def _scan_body(self, body, assignments: list) -> None:
+        for statement in body:
+            smalls = None
+            if isinstance(statement, cst.SimpleStatementLine):
+                smalls = statement.body
+            elif isinstance(statement, cst.BaseSmallStatement):  # the body of a one-line suite
+                smalls = [statement]
+            if smalls is not None:
+                for small in smalls:
+                    if isinstance(small, (cst.Import, cst.ImportFrom)):
+                        self._add_import(small)
+                    elif isinstance(small, cst.Assign):
+                        for target in small.targets:
+                            self._bind_target(target.target, small.value, assignments)
+                    elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+                        self._bind_target(small.target, None, assignments)
+                continue
+            if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+                self.local_names.add(statement.name.value)
+                if isinstance(statement, cst.FunctionDef):
+                    self._bind_parameters(statement.params)
+            if isinstance(statement, cst.For):
+                self._bind_target(statement.target, None, assignments)
+            if isinstance(statement, cst.With):
+                for item in statement.items:
+                    if item.asname is not None:
+                        self._bind_target(item.asname.name, None, assignments)
+            for child in _child_bodies(statement):
+                self._scan_body(child, assignments)
+
+    def _bind_parameters(self, params: cst.Parameters) -> None:
+        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+            self.local_names.add(param.name.value)
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                self.local_names.add(star.name.value)
+
+    def _bind_target(self, target: cst.BaseExpression, value, assignments: list) -> None:
+        if isinstance(target, cst.Name):
+            assignments.append((target.value, value))
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._bind_target(element.value, None, assignments)
+        elif isinstance(target, cst.StarredElement):
+            self._bind_target(target.value, None, assignments)
+
+    def _add_import(self, statement: cst.Import | cst.ImportFrom) -> None:
+        self.import_statements.append(statement)
+        if isinstance(statement, cst.Import):
+            for alias in statement.names:
+                full = dotted(alias.name)
+                if full is None:
+                    continue
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    local = alias.asname.name.value
+                    self.bindings[local] = Binding(local, full, statement, alias)
+                else:
+                    root = full.split(".")[0]
+                    self.bindings.setdefault(root, Binding(root, root, statement, alias))
+            return
+        if statement.relative or statement.module is None:
+            return
+        module = dotted(statement.module)
+        if module is None:
+            return
+        if isinstance(statement.names, cst.ImportStar):
+            self.star_modules.append(module)
+            return
+        for alias in statement.names:
+            if not isinstance(alias.name, cst.Name):
+                continue
+            imported = alias.name.value
+            local = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else imported
+            self.bindings[local] = Binding(local, f"{module}.{imported}", statement, alias)
+
+    def resolve(self, node: cst.BaseExpression) -> str | None:
+        """The raw qualified name an expression refers to (`KL.merge` -> `keras.layers.merge`)."""
+        attributes: list[str] = []
+        while isinstance(node, cst.Attribute):
+            attributes.append(node.attr.value)
+            node = node.value
+        if not isinstance(node, cst.Name):
+            return None
+        base = self._resolve_name(node.value)
+        if base is None:
+            return None
+        return ".".join([base, *reversed(attributes)])
+
+    def _resolve_name(self, name: str) -> str | None:
+        binding = self.bindings.get(name)
+        if binding is not None:
+            return binding.raw
+        if not self.star_modules or name in self.local_names or name in _BUILTINS:
+            return None
+        from kerasfix import api
+
+        for module in reversed(self.star_modules):
+            modern = canonical(module + "._")
+            if modern is None:
+                continue
+            exported = api.exports(modern[:-2])
+            if exported is None or name in exported:
+                return f"{module}.{name}"
+        return None
+
+    def qualified(self, node: cst.BaseExpression) -> str | None:
+        """The canonical Keras name of an expression, or None when it is not Keras."""
+        raw = self.resolve(node)
+        return canonical(raw) if raw is not None else None
+
+    def uses_star(self, name: str) -> bool:
+        return name not in self.bindings and bool(self.star_modules)
+
+
+def _child_bodies(statement: cst.CSTNode):
+    """The statement blocks nested directly in a compound statement."""
+    if isinstance(statement, (cst.If, cst.For, cst.While, cst.With, cst.FunctionDef, cst.ClassDef)):
+        yield statement.body.body
+        orelse = getattr(statement, "orelse", None)
+        while orelse is not None:
+            yield orelse.body.body
+            orelse = getattr(orelse, "orelse", None)
+    elif isinstance(statement, cst.Try) or type(statement).__name__ == "TryStar":
+        yield statement.body.body
+        for handler in statement.handlers:
+            yield handler.body.body
+        if statement.orelse is not None:
+            yield statement.orelse.body.body
+        if statement.finalbody is not None:
+            yield statement.finalbody.body.body
+    elif type(statement).__name__ == "Match":
+        for case in statement.cases:
+            yield case.body.body

@@ -1,0 +1,260 @@
+"""Writing findings out: text (with source excerpts), JSON, SARIF 2.1.0 and GitHub annotations."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import IO
+
+from kerasfix import __version__
+from kerasfix.findings import Edit, FileError, Finding, Location
+
+FORMATS = ("text", "json", "sarif", "github")
+
+
+def _location(location: Location) -> dict:
+    data = {"row": location.row, "column": location.column}
+    if location.cell is not None:
+        data["cell"] = location.cell
+    return data
+
+
+def _where(filename: str, location: Location) -> str:
+    if location.cell is not None:
+        return f"{filename}:cell {location.cell}:{location.row}:{location.column}"
+    return f"{filename}:{location.row}:{location.column}"
+
+
+def finding_to_dict(finding: Finding, edit_location) -> dict:
+    fix = None
+    if finding.fix is not None:
+        fix = {
+            "applicability": finding.fix.applicability,
+            "message": finding.fix.message,
+            "edits": [edit_location(edit) for edit in [*finding.fix.edits, *finding.import_edits]],
+        }
+    return {
+        "code": finding.code,
+        "message": finding.message,
+        "filename": finding.filename,
+        "location": _location(finding.location),
+        "end_location": _location(finding.end_location),
+        "fix": fix,
+    }
+
+
+def error_to_dict(error: FileError) -> dict:
+    location = {"row": error.row or 1, "column": error.column or 1}
+    if error.cell is not None:
+        location["cell"] = error.cell
+    return {
+        "code": None,
+        "message": error.message,
+        "filename": error.filename,
+        "location": location,
+        "end_location": dict(location),
+        "fix": None,
+        "error": error.kind,
+    }
+
+
+def write_json(out: IO[str], findings: list[Finding], errors: list[FileError], edit_locations) -> None:
+    items = [finding_to_dict(f, edit_locations(f.filename)) for f in findings]
+    items += [error_to_dict(e) for e in errors]
+    json.dump(items, out, indent=2)
+    out.write("\n")
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def write_github(out: IO[str], findings: list[Finding], errors: list[FileError]) -> None:
+    for finding in findings:
+        cell = f" (cell {finding.location.cell})" if finding.location.cell else ""
+        properties = (
+            f"title={_escape_property('kerasfix (' + finding.code + ')')},"
+            f"file={_escape_property(finding.filename)},"
+            f"line={finding.location.row},col={finding.location.column},"
+            f"endLine={finding.end_location.row},endColumn={finding.end_location.column}"
+        )
+        out.write(f"::error {properties}::{_escape_data(f'{finding.code} {finding.message}{cell}')}\n")
+    for error in errors:
+        out.write(
+            f"::error title=kerasfix,file={_escape_property(error.filename)},line={error.row or 1},"
+            f"col={error.column or 1}::{_escape_data(error.message)}\n"
+        )
+
+
+def _uri(filename: str) -> str:
+    path = Path(filename)
+    try:
+        path = path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path.resolve().as_uri()
+    return path.as_posix()
+
+
+def write_sarif(out: IO[str], findings: list[Finding], errors: list[FileError]) -> None:
+    from kerasfix import registry
+
+    specs = registry.all_specs()
+    used = sorted({finding.code for finding in findings})
+    rules = []
+    for code in used:
+        spec = specs[code]
+        rules.append(
+            {
+                "id": code,
+                "name": spec.name,
+                "shortDescription": {"text": spec.summary},
+                "fullDescription": {"text": spec.what},
+                "help": {"text": spec.why, "markdown": spec.explanation()},
+                "helpUri": f"https://pypi.org/project/kerasfix/#{code.lower()}",
+                "defaultConfiguration": {"level": "error"},
+                "properties": {"fixSafety": spec.fix_safety},
+            }
+        )
+    index = {code: position for position, code in enumerate(used)}
+    results = []
+    for finding in findings:
+        text = finding.message + (f" (notebook cell {finding.location.cell})" if finding.location.cell else "")
+        results.append(
+            {
+                "ruleId": finding.code,
+                "ruleIndex": index[finding.code],
+                "level": "error",
+                "message": {"text": text},
+                "locations": [
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": _uri(finding.filename), "uriBaseId": "%SRCROOT%"},
+                            "region": {
+                                "startLine": finding.location.row,
+                                "startColumn": finding.location.column,
+                                "endLine": finding.end_location.row,
+                                "endColumn": finding.end_location.column,
+                            },
+                        }
+                    }
+                ],
+            }
+        )
+    notifications = [
+        {
+            "level": "error",
+            "message": {"text": f"{error.filename}: {error.message}"},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(error.filename), "uriBaseId": "%SRCROOT%"}}}],
+        }
+        for error in errors
+    ]
+    invocation = {"executionSuccessful": True}
+    if notifications:
+        invocation["toolExecutionNotifications"] = notifications
+    document = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "kerasfix",
+                        "version": __version__,
+                        "informationUri": "https://pypi.org/project/kerasfix/",
+                        "rules": rules,
+                    }
+                },
+                "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().resolve().as_uri() + "/"}},
+                "invocations": [invocation],
+                "results": results,
+            }
+        ],
+    }
+    json.dump(document, out, indent=2)
+    out.write("\n")
+
+
+def write_text(console, findings: list[Finding], errors: list[FileError], unsafe_fixes: bool, show_source: bool = True) -> None:
+    from rich.markup import escape
+
+    for finding in findings:
+        fixable = finding.fix is not None and (finding.fix.applicability == "safe" or unsafe_fixes)
+        marker = " [cyan]\\[*][/cyan]" if fixable else ""
+        console.print(
+            f"[bold]{escape(_where(finding.filename, finding.location))}:[/bold] "
+            f"[bold red]{finding.code}[/bold red]{marker} {escape(finding.message)}",
+            highlight=False,
+        )
+        if show_source and finding.source_line:
+            row = str(finding.location.row)
+            pad = " " * len(row)
+            line = finding.source_line.expandtabs(4) if "\t" not in finding.source_line else finding.source_line.replace("\t", " ")
+            start = finding.location.column - 1
+            if finding.end_location.row == finding.location.row:
+                width = max(1, finding.end_location.column - finding.location.column)
+            else:
+                width = max(1, len(line) - start)
+            console.print(f"[blue]{pad} |[/blue]", highlight=False)
+            console.print(f"[blue]{row} |[/blue] {escape(line)}", highlight=False)
+            console.print(f"[blue]{pad} |[/blue] {' ' * start}[red]{'^' * width}[/red]", highlight=False)
+            console.print("")
+    for error in errors:
+        where = error.filename
+        if error.cell is not None:
+            where += f":cell {error.cell}"
+        if error.row is not None:
+            where += f":{error.row}:{error.column or 1}"
+        label = {"parse": "error", "io": "error", "internal": "internal error"}[error.kind]
+        console.print(f"[bold]{escape(where)}:[/bold] [bold red]{label}:[/bold red] {escape(error.message)}", highlight=False)
+
+
+def summary_line(findings: list[Finding], errors: list[FileError], unsafe_fixes: bool) -> str:
+    if not findings and not errors:
+        return "All checks passed!"
+    parts = []
+    if findings:
+        safe = sum(1 for f in findings if f.fix is not None and f.fix.applicability == "safe")
+        unsafe = sum(1 for f in findings if f.fix is not None and f.fix.applicability == "unsafe")
+        noun = "finding" if len(findings) == 1 else "findings"
+        parts.append(f"Found {len(findings)} {noun}.")
+        fixable = safe + (unsafe if unsafe_fixes else 0)
+        if fixable:
+            parts.append(f"[*] {fixable} fixable with `kerasfix migrate{' --unsafe-fixes' if unsafe_fixes and unsafe else ''}`.")
+        if unsafe and not unsafe_fixes:
+            parts.append(f"{unsafe} more fixable with `kerasfix migrate --unsafe-fixes`.")
+    if errors:
+        noun = "file" if len(errors) == 1 else "files"
+        parts.append(f"{len(errors)} {noun} could not be checked.")
+    return " ".join(parts)
+
+
+def edit_locator(sources: dict[str, object]):
+    """A function mapping a filename to a function that turns an Edit into JSON with row/column."""
+
+    def for_file(filename: str):
+        source = sources.get(filename)
+
+        def convert(edit: Edit) -> dict:
+            if source is None:
+                return {"content": edit.content, "start": edit.start, "end": edit.end}
+            return {
+                "content": edit.content,
+                "location": _location(source.location(edit.start)),
+                "end_location": _location(source.location(edit.end)),
+            }
+
+        return convert
+
+    return for_file
+
+
+def relative_name(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)

@@ -1,0 +1,107 @@
+"""What a rule is: its documentation and examples (`RuleSpec`), and the visitors that find it (`Checker`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+import libcst as cst
+
+from kerasfix.findings import Edit, Fix, Requirement
+
+if TYPE_CHECKING:
+    from kerasfix.engine import FileContext
+
+FixSafety = Literal["safe", "unsafe", "sometimes", "none"]
+
+
+@dataclass(frozen=True)
+class Example:
+    """A program a rule must flag (with its fixed form) or must leave alone.
+
+    `after` is the expected result of `migrate` (with unsafe fixes when `unsafe`); None means the
+    rule reports but leaves the code unchanged.  A valid example has `valid=True` and no findings.
+    """
+
+    before: str
+    after: str | None = None
+    valid: bool = False
+    unsafe: bool = False
+    target: str = "tf.keras"
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    code: str
+    name: str
+    summary: str
+    fix_safety: FixSafety
+    what: str
+    why: str
+    examples: tuple[Example, ...]
+    fix_note: str = ""
+    default_enabled: bool = True
+    removed_in: str = ""
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def explanation(self) -> str:
+        """The rule's documentation, in the Ruff shape."""
+        lines = [f"# {self.code} ({self.name})", "", f"{self.summary}", ""]
+        lines += ["## What it does", self.what, "", "## Why is this bad?", self.why, ""]
+        if self.removed_in:
+            lines += [f"Removed in: Keras {self.removed_in}.", ""]
+        invalid = [example for example in self.examples if not example.valid]
+        valid = [example for example in self.examples if example.valid]
+        if invalid:
+            lines += ["## Example", "```python", invalid[0].before.rstrip(), "```", ""]
+            if invalid[0].after is not None:
+                lines += ["## Use instead", "```python", invalid[0].after.rstrip(), "```", ""]
+        if valid:
+            lines += ["## Not flagged", "```python", valid[0].before.rstrip(), "```", ""]
+        safety = {
+            "safe": "The fix is safe: it keeps the program's meaning and is applied by `kerasfix migrate`.",
+            "unsafe": "The fix is unsafe: it may change behaviour, so it is applied only with `--unsafe-fixes`.",
+            "sometimes": "Some cases have a safe fix; others are unsafe (applied only with `--unsafe-fixes`) or have none.",
+            "none": "There is no automatic fix; the message says what to do.",
+        }[self.fix_safety]
+        lines += ["## Fix safety", safety + (" " + self.fix_note if self.fix_note else ""), ""]
+        if self.default_enabled is False:
+            lines += ["This rule is off by default; enable it with `--select " + self.code + "`.", ""]
+        return "\n".join(lines)
+
+
+class Checker:
+    """Visits a parsed file and reports findings for one or more rule codes.
+
+    Subclasses define `visit_<NodeType>(self, node)` methods; every enabled checker runs in the
+    same single traversal of the tree.  `tokens` lists substrings without which the checker can
+    find nothing, so files lacking all of them are not parsed at all.
+    """
+
+    specs: ClassVar[tuple[RuleSpec, ...]] = ()
+    tokens: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, ctx: "FileContext") -> None:
+        self.ctx = ctx
+
+    def report(self, node: cst.CSTNode, code: str, message: str, fix: Fix | None = None) -> None:
+        self.ctx.report(node, code, message, fix)
+
+    def finish(self) -> None:
+        """Called once after the traversal, for checkers that judge the whole file."""
+
+
+def replace_node(ctx: "FileContext", node: cst.CSTNode, new_node: cst.CSTNode) -> Edit:
+    """An edit replacing a node's text with another node's code."""
+    start, end = ctx.span(node)
+    return Edit(start, end, ctx.module.code_for_node(new_node))
+
+
+def make_fix(
+    applicability: str,
+    message: str,
+    edits: list[Edit],
+    requires: list[Requirement] | None = None,
+    releases: list[str] | None = None,
+) -> Fix:
+    return Fix(applicability, message, edits, requires or [], releases or [])  # type: ignore[arg-type]

@@ -1,0 +1,110 @@
+"""Running `check` and `migrate` over many files: one file's failure never stops the others."""
+
+from __future__ import annotations
+
+import ast
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kerasfix.config import Config
+from kerasfix.engine import ParseFailure, Settings, _parse_error, check_source, fix_text
+from kerasfix.files import ignored_codes
+from kerasfix.findings import FileError, Finding
+from kerasfix.source import Source, SourceError, read_source, write_atomically
+
+
+@dataclass
+class FileResult:
+    path: Path
+    findings: list[Finding] = field(default_factory=list)
+    error: FileError | None = None
+    source: Source | None = None
+    # migrate only
+    new_text: str | None = None
+    fixed: list[Finding] = field(default_factory=list)
+    written: bool = False
+
+
+def settings_for(path: Path, settings: Settings, config: Config) -> Settings:
+    ignored = ignored_codes(path, config) if config.per_file_ignores else set()
+    if not ignored:
+        return settings
+    return Settings(settings.enabled - ignored, settings.target, settings.unsafe_fixes)
+
+
+def _read(path: Path, name: str) -> tuple[Source | None, FileError | None]:
+    try:
+        source = read_source(path)
+    except SourceError as error:
+        return None, FileError(name, str(error), "io", error.row, None, error.cell)
+    source.path = Path(name)
+    return source, None
+
+
+def check_file(path: Path, name: str, settings: Settings, config: Config) -> FileResult:
+    result = FileResult(path)
+    try:
+        source, error = _read(path, name)
+        if error is not None:
+            result.error = error
+            return result
+        result.source = source
+        result.findings, result.error = check_source(source, settings_for(path, settings, config))
+    except Exception as error:  # noqa: BLE001 - one file's internal error must not stop the run
+        result.error = _internal(name, error)
+    return result
+
+
+def migrate_file(path: Path, name: str, settings: Settings, config: Config, write: bool) -> FileResult:
+    result = FileResult(path)
+    try:
+        source, error = _read(path, name)
+        if error is not None:
+            result.error = error
+            return result
+        result.source = source
+        file_settings = settings_for(path, settings, config)
+        try:
+            fixed = fix_text(source, file_settings)
+        except ParseFailure as failure:
+            result.error = _parse_error(source, failure)
+            return result
+        result.findings = fixed.remaining
+        result.fixed = fixed.applied
+        if fixed.text == source.text:
+            return result
+        if _compiles(source.text) and not _compiles(fixed.text):
+            result.error = FileError(name, "internal error: the fixed code would not compile; the file was left unchanged", "internal")
+            return result
+        result.new_text = fixed.text
+        if write:
+            if path.is_symlink():
+                result.error = FileError(name, "not written: the path is a symbolic link (pass the file it points to)", "io")
+                return result
+            try:
+                write_atomically(path, source.render(fixed.text))
+                result.written = True
+            except OSError as error:
+                result.error = FileError(name, f"cannot write the fixed file: {error.strerror or error}; it was left unchanged", "io")
+    except Exception as error:  # noqa: BLE001
+        result.error = _internal(name, error)
+    return result
+
+
+def _compiles(text: str) -> bool:
+    try:
+        ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
+def _internal(name: str, error: BaseException) -> FileError:
+    frame = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
+    where = f" (at {Path(frame.filename).name}:{frame.lineno})" if frame else ""
+    return FileError(
+        name,
+        f"kerasfix failed on this file: {type(error).__name__}: {error}{where}. Please report it with the file.",
+        "internal",
+    )

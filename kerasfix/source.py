@@ -1,0 +1,134 @@
+"""Reading sources (.py files and notebook code cells) as text, and writing them back byte-faithfully."""
+
+from __future__ import annotations
+
+import bisect
+import io
+import os
+import re
+import tempfile
+import tokenize
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kerasfix.findings import Location
+
+
+class SourceError(Exception):
+    """A file that cannot be read as source; the message says why, for the user."""
+
+    def __init__(self, message: str, row: int | None = None, cell: int | None = None) -> None:
+        super().__init__(message)
+        self.row = row
+        self.cell = cell
+
+
+@dataclass
+class Source:
+    """Python text to analyse, with what is needed to map positions back and to write it out."""
+
+    path: Path
+    text: str
+    raw: bytes
+    encoding: str = "utf-8"
+    notebook: "NotebookText | None" = None
+    _line_starts: list[int] = field(default_factory=list, repr=False)
+
+    @property
+    def display(self) -> str:
+        return str(self.path)
+
+    def line_starts(self) -> list[int]:
+        if not self._line_starts:
+            starts = [0]
+            for match in re.finditer(r"\r\n|\r|\n", self.text):
+                starts.append(match.end())
+            self._line_starts = starts
+        return self._line_starts
+
+    def offset(self, line: int, column: int) -> int:
+        """Character offset of a 1-based line and 0-based column."""
+        return self.line_starts()[line - 1] + column
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """1-based line and 1-based column of a character offset in `text`."""
+        starts = self.line_starts()
+        index = bisect.bisect_right(starts, offset) - 1
+        return index + 1, offset - starts[index] + 1
+
+    def location(self, offset: int) -> Location:
+        line, column = self.position(offset)
+        if self.notebook is not None:
+            cell, cell_line = self.notebook.cell_of(line)
+            return Location(cell_line, column, cell)
+        return Location(line, column)
+
+    def line_text(self, line: int) -> str:
+        starts = self.line_starts()
+        if not 1 <= line <= len(starts):
+            return ""
+        end = starts[line] if line < len(starts) else len(self.text)
+        return self.text[starts[line - 1] : end].rstrip("\r\n")
+
+    def render(self, new_text: str) -> bytes:
+        """The file's bytes for edited text: same encoding, BOM and notebook layout."""
+        if self.notebook is not None:
+            return self.notebook.render(new_text)
+        return new_text.encode(self.encoding)
+
+
+def decode_python(raw: bytes) -> tuple[str, str]:
+    """Decode Python source bytes the way the interpreter would (BOM, PEP 263 cookie)."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
+    except SyntaxError as error:
+        raise SourceError(f"cannot determine the file's encoding: {error}") from None
+    try:
+        text = raw.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as error:
+        row = raw[: getattr(error, "start", 0)].count(b"\n") + 1
+        raise SourceError(f"file is not valid {encoding}: {error.reason if hasattr(error, 'reason') else error}", row=row) from None
+    if "\x00" in text:
+        raise SourceError("file contains NUL bytes; it is not Python source")
+    return text, encoding
+
+
+def read_source(path: Path) -> Source:
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise SourceError(f"cannot read file: {error.strerror or error}") from None
+    if path.suffix == ".ipynb":
+        from kerasfix.notebook import NotebookText
+
+        notebook = NotebookText.parse(raw)
+        return Source(path=path, text=notebook.text, raw=raw, notebook=notebook)
+    text, encoding = decode_python(raw)
+    return Source(path=path, text=text, raw=raw, encoding=encoding)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` so that readers see either the old or the new file, never a mix.
+
+    The new content goes to a temporary file in the same directory, is flushed to disk, gets the
+    original file's permission bits, and is renamed over the original.
+    """
+    target = Path(os.path.realpath(path))
+    mode = target.stat().st_mode & 0o7777
+    if not os.access(target, os.W_OK):
+        # A rename would succeed over a read-only file; honour the user's protection instead.
+        raise PermissionError(13, "file is read-only", str(path))
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".kerasfix-tmp", dir=target.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise

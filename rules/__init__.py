@@ -1,0 +1,1 @@
+"""The catalogue of Keras API changes, as TOML data read by kerasfix."""
