@@ -127,8 +127,20 @@ def parse(text: str) -> cst.Module:
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as error:
-        message = error.message if hasattr(error, "message") else str(error).splitlines()[0]
-        raise ParseFailure(f"syntax error: {message}", error.raw_line, error.raw_column + 1) from None
+        # Python's own parser names the place and the problem more precisely; ask it first.
+        try:
+            compile(text, "<source>", "exec", dont_inherit=True, flags=0x400)  # PyCF_ONLY_AST
+        except SyntaxError as python_error:
+            raise ParseFailure(
+                f"syntax error: {python_error.msg}", python_error.lineno, python_error.offset
+            ) from None
+        except (ValueError, RecursionError, MemoryError):
+            pass
+        raise ParseFailure(
+            f"syntax error: {error.message} (Python accepts this file, but kerasfix's parser does not)",
+            error.raw_line,
+            error.raw_column + 1,
+        ) from None
     except RecursionError:
         raise ParseFailure("syntax error: the code is nested too deeply to parse", None, None) from None
 

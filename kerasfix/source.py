@@ -115,7 +115,7 @@ def write_atomically(path: Path, data: bytes) -> None:
     """
     target = Path(os.path.realpath(path))
     mode = target.stat().st_mode & 0o7777
-    if not os.access(target, os.W_OK):
+    if not mode & 0o222 or not os.access(target, os.W_OK):
         # A rename would succeed over a read-only file; honour the user's protection instead.
         raise PermissionError(13, "file is read-only", str(path))
     descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".kerasfix-tmp", dir=target.parent)

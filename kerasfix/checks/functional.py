@@ -228,6 +228,6 @@ class LegacyFunctionalChecker(Checker):
         new_call = node.with_changes(args=new_args)
         old = " and ".join(f"`{name}=`" for name in legacy)
         new = " and ".join(f"`{name}s=`" for name in legacy)
-        noun = "keywords" if len(legacy) > 1 else "keyword"
+        phrase = "keywords {} are" if len(legacy) > 1 else "keyword {} is"
         fix = make_fix("safe", f"Rename to {new}", [replace_node(self.ctx, node, new_call)])
-        self.report(node, "KF102", f"`Model()` {noun} {old} are Keras 1; use {new}".replace("are", "is", len(legacy) == 1), fix)
+        self.report(node, "KF102", f"`Model()` {phrase.format(old)} Keras 1; use {new}", fix)
