@@ -9,9 +9,10 @@ from kerasfix.rule import Checker, RuleSpec
 
 @functools.lru_cache(maxsize=1)
 def checker_types() -> tuple[type[Checker], ...]:
+    from kerasfix.checks.catalogue import CatalogueChecker
     from kerasfix.checks.functional import LegacyFunctionalChecker
 
-    return (LegacyFunctionalChecker,)
+    return (LegacyFunctionalChecker, CatalogueChecker)
 
 
 @functools.lru_cache(maxsize=1)
