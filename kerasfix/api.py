@@ -20,3 +20,19 @@ def exports(module: str) -> frozenset[str] | None:
     """The public names of a Keras 3 module (`keras.layers`), or None when the snapshot lacks it."""
     names = snapshot()["modules"].get(module)
     return frozenset(names) if names is not None else None
+
+
+@functools.lru_cache(maxsize=1)
+def legacy_symbols() -> frozenset[str]:
+    """Canonical names from earlier Keras versions that some rule knows about."""
+    names = set(catalogue.load("names").get("legacy", {}).get("symbols", []))
+    for path in catalogue.catalogue_dir().glob("*.toml"):
+        for change in catalogue.load(path.stem).get("change", []):
+            names.update(change.get("symbols", []))
+    return frozenset(names)
+
+
+def knows(module: str, name: str) -> bool:
+    """Whether `module.name` is a Keras name: public in Keras 3, or legacy and known to a rule."""
+    exported = exports(module)
+    return exported is None or name in exported or f"{module}.{name}" in legacy_symbols()

@@ -207,8 +207,7 @@ class ImportTable:
             modern = canonical(module + "._")
             if modern is None:
                 continue
-            exported = api.exports(modern[:-2])
-            if exported is None or name in exported:
+            if api.knows(modern[:-2], name):
                 return f"{module}.{name}"
         return None
 

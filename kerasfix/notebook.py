@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import tokenize
 from dataclasses import dataclass
 
 from kerasfix.source import SourceError
 
 CELL_MARKER = "# kerasfix-cell-{index}-do-not-edit"
 _MARKER_RE = re.compile(r"^# kerasfix-cell-(\d+)-do-not-edit\r?\n", re.MULTILINE)
-_MAGIC_MARKER_RE = re.compile(r"^([ \t]*)pass  # kerasfix-magic-(\d+)$", re.MULTILINE)
+# `(?=\r?$)`: a cell with Windows line endings keeps its `\r` before the `\n` that `$` stops at.
+_MAGIC_MARKER_RE = re.compile(r"^([ \t]*)pass  # kerasfix-magic-(\d+)(?=\r?$)", re.MULTILINE)
+# Lines as Python (and `Source.line_starts`) count them: not `str.splitlines`, which also splits
+# at form feeds, `\x1c`-`\x1e`, `\x85`, `\u2028` and `\u2029`.
+_LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 # IPython syntax that is not Python: line magics, shell escapes, help queries, `x = !cmd`.
 _MAGIC_LINE_RE = re.compile(r"^[ \t]*(?:[%!]|\?|[\w.]+\?{1,2}[ \t]*$|[\w, ]+=[ \t]*[%!])")
 # Cell magics whose body is still Python; any other cell magic makes the cell opaque.
@@ -23,6 +29,7 @@ class _Cell:
     number: int  # 1-based among all cells, as the user counts them
     was_list: bool
     added_newline: bool
+    original: str = ""  # the cell's source as read, joined into one string
 
 
 class NotebookText:
@@ -45,11 +52,12 @@ class NotebookText:
             text = "".join(source) if was_list else str(source)
             if _opaque_cell(text):
                 continue
+            original = text
             added_newline = not text.endswith("\n")
             if added_newline:
                 text += "\n"
             text = self._mask_magics(text)
-            self.cells.append(_Cell(index, index + 1, was_list, added_newline))
+            self.cells.append(_Cell(index, index + 1, was_list, added_newline, original))
             parts.append(CELL_MARKER.format(index=index) + "\n")
             line += 1
             self.cell_first_line.append(line)
@@ -80,15 +88,38 @@ class NotebookText:
         return cls(document, raw_text, indent)
 
     def _mask_magics(self, text: str) -> str:
-        lines = text.splitlines(keepends=True)
+        """Replace each IPython-only line by a `pass` placeholder that `render` turns back.
+
+        Only lines that begin a statement are IPython syntax: a line inside brackets, after a
+        backslash or inside a triple-quoted string that starts with `%` or `!=` is Python
+        (`x = (a\n     % b)`), and masking it would break the parse.
+        """
+        lines = _LINE_RE.findall(text)
         for number, line in enumerate(lines):
-            if _MAGIC_LINE_RE.match(line):
+            if _MAGIC_LINE_RE.match(line) and _starts_statement("".join(lines[:number])):
                 body = line.rstrip("\r\n")
                 indent = body[: len(body) - len(body.lstrip())]
                 self.magics.append(body[len(indent):])
                 ending = line[len(body):]
                 lines[number] = f"{indent}pass  # kerasfix-magic-{len(self.magics) - 1}{ending}"
         return "".join(lines)
+
+    def cell_sources(self, new_text: str) -> dict[int, str]:
+        """The source of each included code cell (by position in the cell list) in edited joined text,
+        with its magics restored: what `render` writes and a diff should show."""
+        pieces = _MARKER_RE.split(new_text)
+        prefix, rest = pieces[0], pieces[1:]
+        bodies = {int(rest[i]): rest[i + 1] for i in range(0, len(rest), 2)}
+        sources: dict[int, str] = {}
+        for position, cell in enumerate(self.cells):
+            body = bodies.get(cell.index, "")
+            if position == 0 and prefix:
+                body = prefix + body
+            body = _MAGIC_MARKER_RE.sub(lambda m: m.group(1) + self.magics[int(m.group(2))], body)
+            if cell.added_newline and body.endswith("\n"):
+                body = body[:-1]
+            sources[cell.index] = body
+        return sources
 
     def cell_of(self, line: int) -> tuple[int, int]:
         """(1-based cell number, 1-based line in that cell) of a joined-text line."""
@@ -102,23 +133,33 @@ class NotebookText:
 
     def render(self, new_text: str) -> bytes:
         """The notebook's bytes with code cells taken from edited joined text."""
-        pieces = _MARKER_RE.split(new_text)
-        prefix, rest = pieces[0], pieces[1:]
-        bodies = {int(rest[i]): rest[i + 1] for i in range(0, len(rest), 2)}
+        sources = self.cell_sources(new_text)
         document = json.loads(self.raw_text)  # a fresh copy, in the file's own key order
-        for position, cell in enumerate(self.cells):
-            body = bodies.get(cell.index, "")
-            if position == 0 and prefix:
-                body = prefix + body
-            body = _MAGIC_MARKER_RE.sub(lambda m: m.group(1) + self.magics[int(m.group(2))], body)
-            if cell.added_newline and body.endswith("\n"):
-                body = body[:-1]
-            source = body.splitlines(keepends=True) if cell.was_list else body
+        for cell in self.cells:
+            body = sources[cell.index]
+            if body == cell.original:
+                continue  # unchanged: keep the cell's source exactly as it was, list split included
+            source = _LINE_RE.findall(body) if cell.was_list else body
             document["cells"][cell.index]["source"] = source
-        out = json.dumps(document, indent=self.indent, ensure_ascii=False)
+        # A notebook written with ASCII escapes (`\u00e9`) keeps them; one with UTF-8 text keeps that.
+        out = json.dumps(document, indent=self.indent, ensure_ascii=self.raw_text.isascii())
         if self.raw_text.endswith("\n"):
             out += "\n"
         return out.encode("utf-8")
+
+
+def _starts_statement(before: str) -> bool:
+    """Does a line that follows `before` (the earlier lines of its cell) begin a new statement?"""
+    if not before.strip():
+        return True
+    try:
+        for _ in tokenize.generate_tokens(io.StringIO(before).readline):
+            pass
+    except tokenize.TokenError:
+        return False  # EOF inside brackets, after a backslash, or inside a triple-quoted string
+    except (SyntaxError, ValueError):
+        return True  # not Python up to here anyway: judge the line by itself, as before
+    return True
 
 
 def _opaque_cell(text: str) -> bool:
