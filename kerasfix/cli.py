@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--unsafe-fixes", action="store_true", default=None, help="count unsafe fixes as fixable in the report")
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     check.add_argument("--no-source", action="store_true", help="do not show source lines in text output")
+    check.add_argument("--jobs", "-j", type=int, default=None, help="worker processes (default: one per core)")
 
     migrate = commands.add_parser("migrate", help="rewrite legacy Keras code in place")
     _common(migrate)
@@ -52,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("--diff", action="store_true", help="print a unified diff of the changes and write nothing")
     migrate.add_argument("--check", action="store_true", help="write nothing; exit 1 when anything would change")
 
+    summary = commands.add_parser("summary", help="show each model's layers, shapes and parameter counts, from source")
+    summary.add_argument("paths", nargs="*", type=Path, default=None)
+    summary.add_argument("--format", choices=("text", "json"), default="text")
+
+    commands.add_parser("clean", help="remove the cache (.kerasfix_cache)")
     commands.add_parser("rules", help="list every rule")
     explain = commands.add_parser("explain", help="show a rule's documentation and examples")
     explain.add_argument("code")
@@ -72,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
             return _rules()
         if args.command == "explain":
             return _explain(args.code)
+        if args.command == "summary":
+            from kerasfix.summary import summary
+
+            return summary(args)
         from kerasfix import commands
 
         return getattr(commands, args.command)(args)

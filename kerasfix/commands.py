@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 import sys
 from argparse import Namespace
 from pathlib import Path
@@ -12,7 +13,7 @@ from kerasfix.config import Config, ConfigError, find_config, load_config, valid
 from kerasfix.engine import Settings
 from kerasfix.files import discover
 from kerasfix.reporters import edit_locator, relative_name, summary_line, write_github, write_json, write_sarif, write_text
-from kerasfix.runner import FileResult, check_file, migrate_file
+from kerasfix.runner import FileResult, check_paths, migrate_file
 
 EXIT_CLEAN, EXIT_FINDINGS = 0, 1
 
@@ -53,12 +54,13 @@ def _console(stream=None):
 
 def check(args: Namespace) -> int:
     config, settings, files = prepare(args)
-    results = [check_file(path, relative_name(path), settings, config) for path in files]
+    jobs = args.jobs or os.cpu_count() or 1
+    results = check_paths(files, settings, config, jobs, use_cache=not args.no_cache)
     findings = sorted((f for r in results for f in r.findings), key=lambda f: f.sort_key())
     errors = [r.error for r in results if r.error is not None]
     output = args.output_format
     if output == "json":
-        sources = {r.source.display: r.source for r in results if r.source is not None}
+        sources = _sources_with_fixes(results)
         write_json(sys.stdout, findings, errors, edit_locator(sources))
     elif output == "sarif":
         write_sarif(sys.stdout, findings, errors)
@@ -158,3 +160,28 @@ def _print_diff(console, result: FileResult) -> None:
 def _cells(marker, text: str) -> dict[str, str]:
     pieces = marker.split(text)
     return {pieces[i]: pieces[i + 1] for i in range(1, len(pieces) - 1, 2)}
+
+
+def _sources_with_fixes(results: list[FileResult]) -> dict:
+    """Sources of files whose findings carry fixes: JSON edits are given as row/column in them."""
+    from kerasfix.source import SourceError, read_source
+
+    sources = {}
+    for result in results:
+        if any(f.fix is not None for f in result.findings):
+            try:
+                source = result.source or read_source(result.path)
+            except SourceError:
+                continue
+            sources[result.findings[0].filename] = source
+    return sources
+
+
+def clean(args: Namespace) -> int:
+    from kerasfix.cache import clean as remove
+
+    config_path = find_config(Path("."))
+    root = config_path.parent if config_path else Path.cwd()
+    removed = remove(root)
+    print("Removed the cache." if removed else "No cache to remove.")
+    return EXIT_CLEAN

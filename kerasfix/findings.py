@@ -74,3 +74,51 @@ class FileError:
     row: int | None = None
     column: int | None = None
     cell: int | None = None
+
+
+def _location_to(location: Location) -> list:
+    return [location.row, location.column, location.cell]
+
+
+def finding_to_record(finding: Finding) -> dict:
+    """A Finding as plain data, for the cache and for worker processes."""
+    fix = None
+    if finding.fix is not None:
+        fix = {
+            "applicability": finding.fix.applicability,
+            "message": finding.fix.message,
+            "edits": [[e.start, e.end, e.content] for e in finding.fix.edits],
+            "requires": [[r.module, r.name] for r in finding.fix.requires],
+            "releases": list(finding.fix.releases),
+        }
+    return {
+        "code": finding.code,
+        "message": finding.message,
+        "filename": finding.filename,
+        "location": _location_to(finding.location),
+        "end_location": _location_to(finding.end_location),
+        "fix": fix,
+        "source_line": finding.source_line,
+    }
+
+
+def finding_from_record(record: dict) -> Finding:
+    fix = None
+    if record["fix"] is not None:
+        raw = record["fix"]
+        fix = Fix(
+            raw["applicability"],
+            raw["message"],
+            [Edit(*edit) for edit in raw["edits"]],
+            [Requirement(*requirement) for requirement in raw["requires"]],
+            list(raw["releases"]),
+        )
+    return Finding(
+        code=record["code"],
+        message=record["message"],
+        filename=record["filename"],
+        location=Location(*record["location"]),
+        end_location=Location(*record["end_location"]),
+        fix=fix,
+        source_line=record.get("source_line", ""),
+    )

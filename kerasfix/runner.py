@@ -33,19 +33,19 @@ def settings_for(path: Path, settings: Settings, config: Config) -> Settings:
     return Settings(settings.enabled - ignored, settings.target, settings.unsafe_fixes)
 
 
-def _read(path: Path, name: str) -> tuple[Source | None, FileError | None]:
+def _read(path: Path, name: str, raw: bytes | None = None) -> tuple[Source | None, FileError | None]:
     try:
-        source = read_source(path)
+        source = read_source(path, raw)
     except SourceError as error:
         return None, FileError(name, str(error), "io", error.row, None, error.cell)
     source.path = Path(name)
     return source, None
 
 
-def check_file(path: Path, name: str, settings: Settings, config: Config) -> FileResult:
+def check_file(path: Path, name: str, settings: Settings, config: Config, raw: bytes | None = None) -> FileResult:
     result = FileResult(path)
     try:
-        source, error = _read(path, name)
+        source, error = _read(path, name, raw)
         if error is not None:
             result.error = error
             return result
@@ -108,3 +108,52 @@ def _internal(name: str, error: BaseException) -> FileError:
         f"kerasfix failed on this file: {type(error).__name__}: {error}{where}. Please report it with the file.",
         "internal",
     )
+
+
+PARALLEL_THRESHOLD = 16  # fewer files than this are checked in-process: a pool costs more than it saves
+
+
+def _check_job(job: tuple) -> FileResult:
+    path, name, settings, config, raw = job
+    result = check_file(path, name, settings, config, raw)
+    result.source = None  # the parent re-reads what it needs; sources are not worth pickling
+    return result
+
+
+def check_paths(files: list[Path], settings: Settings, config: Config, jobs: int, use_cache: bool) -> list[FileResult]:
+    """Check files in parallel (deterministic order), reusing cached results for unchanged files."""
+    from kerasfix.cache import Cache
+    from kerasfix.reporters import relative_name
+
+    cache = Cache(config.root, repr((sorted(settings.enabled), settings.target, config.hash_key()))) if use_cache else None
+    results: dict[int, FileResult] = {}
+    todo: list[tuple[int, tuple, str | None]] = []
+    for index, path in enumerate(files):
+        name = relative_name(path)
+        raw = None
+        key = None
+        if cache is not None:
+            try:
+                raw = path.read_bytes()
+            except OSError:
+                raw = None
+            if raw is not None:
+                key = cache.key(name, raw)
+                hit = cache.get(key)
+                if hit is not None:
+                    results[index] = FileResult(path, hit[0], hit[1])
+                    continue
+        todo.append((index, (path, name, settings, config, raw), key))
+    if jobs > 1 and len(todo) >= PARALLEL_THRESHOLD:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            chunk = max(1, len(todo) // (jobs * 8))
+            computed = list(pool.map(_check_job, [job for _, job, _ in todo], chunksize=chunk))
+    else:
+        computed = [check_file(*job) for _, job, _ in todo]
+    for (index, _, key), result in zip(todo, computed):
+        results[index] = result
+        if cache is not None and key is not None:
+            cache.put(key, result.findings, result.error)
+    return [results[index] for index in range(len(files))]

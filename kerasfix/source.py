@@ -93,11 +93,12 @@ def decode_python(raw: bytes) -> tuple[str, str]:
     return text, encoding
 
 
-def read_source(path: Path) -> Source:
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise SourceError(f"cannot read file: {error.strerror or error}") from None
+def read_source(path: Path, raw: bytes | None = None) -> Source:
+    if raw is None:
+        try:
+            raw = path.read_bytes()
+        except OSError as error:
+            raise SourceError(f"cannot read file: {error.strerror or error}") from None
     if path.suffix == ".ipynb":
         from kerasfix.notebook import NotebookText
 
