@@ -10,7 +10,7 @@ from pathlib import Path
 
 from kerasfix import registry
 from kerasfix.config import Config, ConfigError, find_config, load_config, validate
-from kerasfix.engine import Settings
+from kerasfix.engine import Settings, import_edits
 from kerasfix.files import discover
 from kerasfix.reporters import edit_locator, relative_name, summary_line, write_github, write_json, write_sarif, write_text
 from kerasfix.runner import FileResult, check_paths, migrate_file
@@ -32,10 +32,11 @@ def prepare(args: Namespace) -> tuple[Config, Settings, list[Path]]:
             raise ConfigError(f"{config_path}: no such configuration file")
         config_path = config_path or find_config(paths[0])
         config = load_config(config_path, Path.cwd())
-    for option, key in (("select", "select"), ("extend_select", "extend_select"), ("ignore", "ignore")):
-        given = _split(getattr(args, option))
-        if given:
-            setattr(config, key, given if key != "ignore" else [*config.ignore, *given])
+    selected = _split(args.select)
+    if selected:  # as in Ruff: a command-line selection replaces the file's select, extend-select and ignore
+        config.select, config.extend_select, config.ignore = selected, [], []
+    config.extend_select = [*config.extend_select, *_split(args.extend_select)]
+    config.ignore = [*config.ignore, *_split(args.ignore)]
     if args.target:
         config.target = args.target
     if getattr(args, "unsafe_fixes", None):
@@ -61,6 +62,10 @@ def check(args: Namespace) -> int:
     output = args.output_format
     if output == "json":
         sources = _sources_with_fixes(results)
+        for finding in findings:
+            source = sources.get(finding.filename)
+            if source is not None and finding.fix is not None:
+                finding.import_edits = import_edits(source.text, finding.fix, settings.target)
         write_json(sys.stdout, findings, errors, edit_locator(sources))
     elif output == "sarif":
         write_sarif(sys.stdout, findings, errors)
@@ -138,13 +143,12 @@ def _print_diff(console, result: FileResult) -> None:
     before, after = source.text, result.new_text
     label = source.display
     if source.notebook is not None:
-        from kerasfix.notebook import _MARKER_RE
-
-        pairs = _cells(_MARKER_RE, before), _cells(_MARKER_RE, after)
+        # cell sources as they are in the file: magics restored, no cell markers
+        old_cells, new_cells = source.notebook.cell_sources(before), source.notebook.cell_sources(after)
         chunks = [
-            (f"{label}:cell {int(index) + 1}", pairs[0].get(index, ""), text)
-            for index, text in pairs[1].items()
-            if pairs[0].get(index) != text
+            (f"{label}:cell {index + 1}", old_cells.get(index, ""), text)
+            for index, text in new_cells.items()
+            if old_cells.get(index) != text
         ]
     else:
         chunks = [(label, before, after)]
@@ -155,11 +159,6 @@ def _print_diff(console, result: FileResult) -> None:
         for line in lines:
             style = "green" if line.startswith("+") else "red" if line.startswith("-") else "cyan" if line.startswith("@@") else None
             console.print(Text(line.rstrip("\r\n"), style=style or ""), highlight=False)
-
-
-def _cells(marker, text: str) -> dict[str, str]:
-    pieces = marker.split(text)
-    return {pieces[i]: pieces[i + 1] for i in range(1, len(pieces) - 1, 2)}
 
 
 def _sources_with_fixes(results: list[FileResult]) -> dict:

@@ -15,7 +15,7 @@ from kerasfix.names import ImportTable
 from kerasfix.rule import Checker
 from kerasfix.source import Source
 
-_NOQA_RE = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
+_NOQA_RE = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 MAX_FIX_ROUNDS = 10
 
 
@@ -186,6 +186,43 @@ def _to_findings(ctx: FileContext) -> list[Finding]:
         )
     findings.sort(key=Finding.sort_key)
     return findings
+
+
+def import_edits(text: str, fix: Fix | None, target: str) -> list[Edit]:
+    """The import changes `migrate` makes for this fix alone, as edits of the original text.
+
+    Computed only for JSON output: it costs a parse per fix.
+    """
+    if fix is None or not (fix.requires or fix.releases):
+        return []
+    from kerasfix.imports import fix_imports
+
+    edited = apply_edits(text, fix.edits)
+    try:
+        tidied = fix_imports(edited, fix.requires, fix.releases, target)
+    except cst.ParserSyntaxError:
+        return []
+    if tidied == edited:
+        return []
+    limit = min(len(edited), len(tidied))
+    prefix = 0
+    while prefix < limit and edited[prefix] == tidied[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < limit - prefix and edited[-1 - suffix] == tidied[-1 - suffix]:
+        suffix += 1
+    start, end, content = prefix, len(edited) - suffix, tidied[prefix : len(tidied) - suffix]
+    shift = 0  # [start, end) is in `edited`; the original differs from it only inside fix.edits
+    for edit in sorted(fix.edits, key=lambda e: e.start):
+        edited_start = edit.start + shift
+        edited_end = edited_start + len(edit.content)
+        if end <= edited_start:
+            break
+        if start >= edited_end:
+            shift += len(edit.content) - (edit.end - edit.start)
+            continue
+        return []  # the import change runs into the fix's own edit; they cannot be told apart
+    return [Edit(start - shift, end - shift, content)]
 
 
 def _silenced(view: Source, first_line: int, last_line: int, code: str) -> bool:

@@ -139,7 +139,7 @@ class NotebookText:
             body = sources[cell.index]
             if body == cell.original:
                 continue  # unchanged: keep the cell's source exactly as it was, list split included
-            source = _LINE_RE.findall(body) if cell.was_list else body
+            source = body.splitlines(keepends=True) if cell.was_list else body  # as nbformat splits
             document["cells"][cell.index]["source"] = source
         # A notebook written with ASCII escapes (`\u00e9`) keeps them; one with UTF-8 text keeps that.
         out = json.dumps(document, indent=self.indent, ensure_ascii=self.raw_text.isascii())

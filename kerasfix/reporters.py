@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 from typing import IO
+from urllib.parse import quote
 
 from kerasfix import __version__
 from kerasfix.findings import Edit, FileError, Finding, Location
@@ -85,19 +86,23 @@ def write_github(out: IO[str], findings: list[Finding], errors: list[FileError])
         )
         out.write(f"::error {properties}::{_escape_data(f'{finding.code} {finding.message}{cell}')}\n")
     for error in errors:
+        cell = f" (cell {error.cell})" if error.cell else ""
         out.write(
             f"::error title=kerasfix,file={_escape_property(error.filename)},line={error.row or 1},"
-            f"col={error.column or 1}::{_escape_data(error.message)}\n"
+            f"col={error.column or 1}::{_escape_data(error.message + cell)}\n"
         )
 
 
-def _uri(filename: str) -> str:
+def _artifact(filename: str) -> dict:
+    """A SARIF artifactLocation: a percent-encoded URI relative to %SRCROOT% (the working
+    directory), or an absolute file URI with no `uriBaseId` for a file outside it (SARIF 2.1.0
+    §3.4.4: a `uriBaseId` goes only with a relative `uri`)."""
     path = Path(filename)
     try:
-        path = path.resolve().relative_to(Path.cwd().resolve())
+        relative = path.resolve().relative_to(Path.cwd().resolve())
     except ValueError:
-        return path.resolve().as_uri()
-    return path.as_posix()
+        return {"uri": path.resolve().as_uri()}
+    return {"uri": quote(relative.as_posix()), "uriBaseId": "%SRCROOT%"}
 
 
 def write_sarif(out: IO[str], findings: list[Finding], errors: list[FileError]) -> None:
@@ -133,7 +138,7 @@ def write_sarif(out: IO[str], findings: list[Finding], errors: list[FileError]) 
                 "locations": [
                     {
                         "physicalLocation": {
-                            "artifactLocation": {"uri": _uri(finding.filename), "uriBaseId": "%SRCROOT%"},
+                            "artifactLocation": _artifact(finding.filename),
                             "region": {
                                 "startLine": finding.location.row,
                                 "startColumn": finding.location.column,
@@ -145,14 +150,19 @@ def write_sarif(out: IO[str], findings: list[Finding], errors: list[FileError]) 
                 ],
             }
         )
-    notifications = [
-        {
-            "level": "error",
-            "message": {"text": f"{error.filename}: {error.message}"},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(error.filename), "uriBaseId": "%SRCROOT%"}}}],
-        }
-        for error in errors
-    ]
+    notifications = []
+    for error in errors:
+        physical: dict = {"artifactLocation": _artifact(error.filename)}
+        if error.row is not None and error.cell is None:
+            physical["region"] = {"startLine": error.row, "startColumn": error.column or 1}
+        cell = f" (notebook cell {error.cell}, line {error.row})" if error.cell is not None and error.row else ""
+        notifications.append(
+            {
+                "level": "error",
+                "message": {"text": f"{error.filename}: {error.message}{cell}"},
+                "locations": [{"physicalLocation": physical}],
+            }
+        )
     invocation = {"executionSuccessful": True}
     if notifications:
         invocation["toolExecutionNotifications"] = notifications
@@ -180,6 +190,7 @@ def write_sarif(out: IO[str], findings: list[Finding], errors: list[FileError]) 
 
 
 def write_text(console, findings: list[Finding], errors: list[FileError], unsafe_fixes: bool, show_source: bool = True) -> None:
+    from rich.cells import cell_len
     from rich.markup import escape
 
     for finding in findings:
@@ -195,13 +206,13 @@ def write_text(console, findings: list[Finding], errors: list[FileError], unsafe
             pad = " " * len(row)
             line = finding.source_line.expandtabs(4) if "\t" not in finding.source_line else finding.source_line.replace("\t", " ")
             start = finding.location.column - 1
-            if finding.end_location.row == finding.location.row:
-                width = max(1, finding.end_location.column - finding.location.column)
-            else:
-                width = max(1, len(line) - start)
+            end = finding.end_location.column - 1 if finding.end_location.row == finding.location.row else len(line)
+            # Terminal cells, not characters: a wide character (CJK, emoji) before or inside the
+            # span takes two, and the caret must stand under the code it marks.
+            offset, width = cell_len(line[:start]), max(1, cell_len(line[start:end]))
             console.print(f"[blue]{pad} |[/blue]", highlight=False)
             console.print(f"[blue]{row} |[/blue] {escape(line)}", highlight=False)
-            console.print(f"[blue]{pad} |[/blue] {' ' * start}[red]{'^' * width}[/red]", highlight=False)
+            console.print(f"[blue]{pad} |[/blue] {' ' * offset}[red]{'^' * width}[/red]", highlight=False)
             console.print("")
     for error in errors:
         where = error.filename
