@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
 
 from kerasfix import registry
 from kerasfix.findings import Edit, FileError, Finding, Fix, Requirement
@@ -47,6 +47,7 @@ class FileContext:
         self.imports = ImportTable.scan(module)
         self.reports: list[_Report] = []
         self._positions = None
+        self._parents = None
 
     @property
     def target(self) -> str:
@@ -70,6 +71,22 @@ class FileContext:
             wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
             self._positions = wrapper.resolve(PositionProvider)
         return self._positions
+
+    def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        if self._parents is None:
+            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+            self._parents = wrapper.resolve(ParentNodeProvider)
+        return self._parents.get(node)
+
+    def indentation(self, node: cst.CSTNode) -> list[str]:
+        """The indents of the blocks enclosing `node`, outermost first (what its continuation lines sit on)."""
+        indents: list[str] = []
+        current = self.parent(node)
+        while current is not None:
+            if isinstance(current, cst.IndentedBlock):
+                indents.append(self.module.default_indent if current.indent is None else current.indent)
+            current = self.parent(current)
+        return indents[::-1]
 
     def span(self, node: cst.CSTNode) -> tuple[int, int]:
         """Character offsets [start, end) of a node in the file's text."""

@@ -92,9 +92,18 @@ class Checker:
 
 
 def replace_node(ctx: "FileContext", node: cst.CSTNode, new_node: cst.CSTNode) -> Edit:
-    """An edit replacing a node's text with another node's code."""
+    """An edit replacing a node's text with another node's code, rendered at the node's indentation.
+
+    `Module.code_for_node` renders a node as if at the top level, so the continuation lines of a call
+    inside a block would lose the block's indent; render with the enclosing blocks' indents instead.
+    """
+    from libcst._nodes.internal import CodegenState
+
     start, end = ctx.span(node)
-    return Edit(start, end, ctx.module.code_for_node(new_node))
+    state = CodegenState(default_indent=ctx.module.default_indent, default_newline=ctx.module.default_newline)
+    state.indent_tokens.extend(ctx.indentation(node))
+    new_node._codegen(state)
+    return Edit(start, end, "".join(state.tokens))
 
 
 def make_fix(

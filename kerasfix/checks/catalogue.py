@@ -202,6 +202,10 @@ class Plan:
     releases: list[str] = field(default_factory=list)
     target: str | None = None  # the canonical symbol the call ends up naming
     replace_call: Callable[[cst.Call], cst.BaseExpression] | None = None
+    # An expression enclosing the call (`K.image_dim_ordering() == 'th'`) and how to rebuild it around
+    # the fixed call; the fix then replaces that expression instead of the call alone.
+    outer: cst.BaseExpression | None = None
+    replace_outer: Callable[[cst.BaseExpression], cst.BaseExpression] | None = None
 
 
 class CallRewrite:
@@ -246,7 +250,8 @@ class CallRewrite:
 
     # -- building the fixed call
 
-    def build(self, allowed: set[str]) -> tuple[cst.BaseExpression, list[Requirement], list[str]] | None:
+    def build(self, allowed: set[str]) -> tuple[cst.CSTNode, cst.BaseExpression, list[Requirement], list[str]] | None:
+        """(the node the fix replaces, its replacement, imports needed, names released), or None."""
         plan = Plan(slots=[Slot(s.name, s.arg, s.positional) for s in self.slots], func=self.node.func, target=self.target)
         applied = False
         for change in self.changes:
@@ -258,7 +263,9 @@ class CallRewrite:
             return None
         call = self.node.with_changes(func=plan.func, args=_arrange(self.node, plan))
         new = plan.replace_call(call) if plan.replace_call else call
-        return new, plan.requires, plan.releases
+        if plan.outer is not None and plan.replace_outer is not None:
+            return plan.outer, plan.replace_outer(new), plan.requires, plan.releases
+        return self.node, new, plan.requires, plan.releases
 
 
 def _arrange(original: cst.Call, plan: Plan) -> list[cst.Arg]:
@@ -423,6 +430,8 @@ class CatalogueChecker(Checker):
         target = self.ctx.qualified(node.func)
         if target is None and not (isinstance(node.func, cst.Attribute) and node.func.attr.value in self.by_method):
             return
+        if target is None and self.ctx.imports.resolve(node.func.value) is not None:
+            return  # `lasagne.layers.get_output(...)`: a method name on another library's module
         if target is not None and target not in self.by_symbol:
             return
         rewrite = CallRewrite(self, node, target)
@@ -488,8 +497,8 @@ class CatalogueChecker(Checker):
         for level, allowed in (("safe", {"safe"}), ("unsafe", {"safe", "unsafe"})):
             built = rewrite.build(allowed)
             if built is not None:
-                new, requires, releases = built
-                fixes[level] = (replace_node(self.ctx, rewrite.node, new), requires, releases)
+                old, new, requires, releases = built
+                fixes[level] = (replace_node(self.ctx, old, new), requires, releases)
         entries = {e.code: e for e in self.entries_for(rewrite)}
         for code, changes in by_code.items():
             entry = entries[code]

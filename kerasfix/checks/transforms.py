@@ -22,12 +22,20 @@ def transform(name: str):
     return register
 
 
+MODULES = ("kerasfix.checks.layer_transforms", "kerasfix.checks.training_transforms")
+
+
 def _load() -> None:
-    # Transforms live beside the rules they serve; importing the modules registers them.
-    from kerasfix.checks import layer_transforms, training_transforms  # noqa: F401
+    # Transforms live beside the rules they serve; importing the modules registers them. Each is
+    # imported on its own, so that one missing module does not keep the others' transforms out.
+    import importlib
+
+    for module in MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as error:
+            if error.name != module:
+                raise  # a real import error inside the module must not pass silently
 
 
-try:
-    _load()
-except ImportError:  # a module not written yet registers nothing
-    pass
+_load()
