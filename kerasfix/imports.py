@@ -102,7 +102,7 @@ def fix_imports(text: str, requires: list[Requirement], releases: list[str], tar
             continue
         if binding is not None and id(binding.alias) not in replace:
             continue  # the name means something else here; the rule that asked should not have
-        if requirement.name in table.local_names:
+        if requirement.name in table.local_names or _star_provides(table, requirement):
             continue
         if _place_in_released(requirement, statements, removed_from, replace, retarget):
             continue
@@ -123,6 +123,16 @@ def fix_imports(text: str, requires: list[Requirement], releases: list[str], tar
     return module.code
 
 
+def _star_provides(table: ImportTable, requirement: Requirement) -> bool:
+    """A star import of the modern module already brings the name in (`from keras.layers import *`)."""
+    from kerasfix import api
+
+    for module in table.star_modules:
+        if normalise_root(module) == requirement.module and api.knows(requirement.module, requirement.name):
+            return True
+    return False
+
+
 def _place_in_released(requirement, statements, removed_from, replace, retarget) -> bool:
     """Put a new name where a released name of the same module stood (`merge` -> `concatenate`)."""
     for statement_id, aliases in removed_from.items():
@@ -130,7 +140,7 @@ def _place_in_released(requirement, statements, removed_from, replace, retarget)
         raw, modern = module_of(statement)
         if modern != requirement.module:
             continue
-        if normalise_root(raw) != modern:
+        if normalise_root(raw) != modern and statement_id not in retarget:
             # a legacy module path: reuse the statement only if nothing else is left in it
             kept = [a for a in statement.names if id(a) not in replace or replace[id(a)]]
             if kept:

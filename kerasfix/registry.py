@@ -11,8 +11,9 @@ from kerasfix.rule import Checker, RuleSpec
 def checker_types() -> tuple[type[Checker], ...]:
     from kerasfix.checks.catalogue import CatalogueChecker
     from kerasfix.checks.functional import LegacyFunctionalChecker
+    from kerasfix.checks.graph import GraphChecker
 
-    return (LegacyFunctionalChecker, CatalogueChecker)
+    return (LegacyFunctionalChecker, CatalogueChecker, GraphChecker)
 
 
 @functools.lru_cache(maxsize=1)

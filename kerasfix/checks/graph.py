@@ -1,0 +1,181 @@
+"""KF2xx Sequential/Functional misuse and KF4xx static shape errors, found on the model graph."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from kerasfix.checks.callargs import arrange
+from kerasfix.checks.merge_models import KF201
+from kerasfix.rule import Checker, Example, RuleSpec, make_fix, replace_node
+
+
+def _spec(code, name, summary, what, why, examples, fix_safety="none", default=True) -> RuleSpec:
+    return RuleSpec(code=code, name=name, summary=summary, fix_safety=fix_safety, what=what, why=why,
+                    examples=tuple(examples), default_enabled=default)
+
+
+IMPORTS = "from tensorflow import keras\nfrom tensorflow.keras import layers\n"
+
+SPECS = (
+    _spec(
+        "KF202", "merge-layer-in-sequential",
+        "A merge layer (`Concatenate`, `Add`, ...) cannot be a layer of a Sequential model",
+        "Finds `Concatenate`, `Add`, `Subtract`, `Multiply`, `Average`, `Maximum`, `Minimum` and `Dot` layers placed in a `Sequential`.",
+        "A Sequential model feeds each layer exactly one tensor; merge layers need a list of tensors and fail when the model is built. Use the Functional API.",
+        [
+            Example(IMPORTS + "model = keras.Sequential([layers.Dense(4, input_shape=(3,)), layers.Concatenate()])\n"),
+            Example(IMPORTS + "a = keras.Input(shape=(3,))\nb = keras.Input(shape=(3,))\nmodel = keras.Model([a, b], layers.Concatenate()([a, b]))\n", valid=True),
+        ],
+    ),
+    _spec(
+        "KF203", "shared-layer-in-sequential",
+        "The same layer instance appears twice in a Sequential model (its weights are shared)",
+        "Finds a layer object added to one Sequential model more than once.",
+        "Both positions use one set of weights. That is occasionally intended but usually a copy-paste slip; a second layer needs a second constructor call.",
+        [
+            Example(IMPORTS + "hidden = layers.Dense(8, activation='relu')\nmodel = keras.Sequential([keras.Input(shape=(8,)), hidden, hidden, layers.Dense(1)])\n"),
+            Example(IMPORTS + "model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(8), layers.Dense(8)])\n", valid=True),
+        ],
+    ),
+    _spec(
+        "KF204", "input-shape-not-first",
+        "`input_shape`/`input_dim` on a layer that is not the first of a Sequential is ignored",
+        "Finds `input_shape=`, `input_dim=` or `batch_input_shape=` on any but the first layer of a Sequential model.",
+        "Keras takes the input shape from the first layer only; on later layers the argument does nothing, and often hides a misunderstanding of the model's shapes.",
+        [
+            Example(
+                IMPORTS + "model = keras.Sequential()\nmodel.add(layers.Dense(8, input_shape=(4,)))\nmodel.add(layers.Dense(2, input_dim=8))\n",
+                IMPORTS + "model = keras.Sequential()\nmodel.add(layers.Dense(8, input_shape=(4,)))\nmodel.add(layers.Dense(2))\n",
+            ),
+            Example(IMPORTS + "model = keras.Sequential([layers.Dense(8, input_shape=(4,)), layers.Dense(2)])\n", valid=True),
+        ],
+        fix_safety="safe",
+    ),
+    _spec(
+        "KF205", "model-inputs-not-input-tensors",
+        "`Model(inputs=...)` is given tensors that are not `keras.Input` tensors",
+        "Finds Functional models whose `inputs` include a tensor computed by a layer rather than created by `keras.Input`.",
+        "The layers between the real inputs and the tensors given are not part of the model; Keras 3 rejects such graphs or silently drops those layers.",
+        [
+            Example(IMPORTS + "x = keras.Input(shape=(4,))\nh = layers.Dense(8)(x)\nout = layers.Dense(1)(h)\nmodel = keras.Model(inputs=h, outputs=out)\n"),
+            Example(IMPORTS + "x = keras.Input(shape=(4,))\nout = layers.Dense(1)(layers.Dense(8)(x))\nmodel = keras.Model(inputs=x, outputs=out)\n", valid=True),
+        ],
+    ),
+    _spec(
+        "KF206", "layer-called-on-layer",
+        "A layer is called on a layer object instead of a tensor",
+        "Finds `Layer(...)(other_layer)` where the argument is a layer instance or a model, not a tensor.",
+        "Layers transform tensors; passing a layer object fails when the model is built. Call the layer on the previous layer's output tensor.",
+        [
+            Example(IMPORTS + "inputs = keras.Input(shape=(4,))\nhidden = layers.Dense(8)\nout = layers.Dense(1)(hidden)\n"),
+            Example(IMPORTS + "inputs = keras.Input(shape=(4,))\nhidden = layers.Dense(8)(inputs)\nout = layers.Dense(1)(hidden)\n", valid=True),
+        ],
+    ),
+    _spec(
+        "KF207", "unused-branch",
+        "A layer output computed from a model's inputs reaches no model output",
+        "Finds tensors computed from a Functional model's inputs that feed no other layer and are not model outputs.",
+        "The branch is built but never used: its layers are not part of the model, so it trains nothing. Usually an output was forgotten in `outputs=[...]`.",
+        [
+            Example(IMPORTS + "x = keras.Input(shape=(4,))\nmain = layers.Dense(1)(x)\naux = layers.Dense(1)(x)\nmodel = keras.Model(x, main)\n"),
+            Example(IMPORTS + "x = keras.Input(shape=(4,))\nmain = layers.Dense(1)(x)\naux = layers.Dense(1)(x)\nmodel = keras.Model(x, [main, aux])\n", valid=True),
+        ],
+    ),
+    _spec(
+        "KF208", "disconnected-model",
+        "A model input does not reach any model output (the graph is disconnected)",
+        "Finds Functional models with an input from which no output can be computed.",
+        "Keras cannot build a model whose outputs are not computed from its inputs: it raises `ValueError: Graph disconnected` or the input is silently unused.",
+        [
+            Example(IMPORTS + "a = keras.Input(shape=(4,))\nb = keras.Input(shape=(4,))\nout = layers.Dense(1)(a)\nmodel = keras.Model([a, b], out)\n"),
+            Example(IMPORTS + "a = keras.Input(shape=(4,))\nb = keras.Input(shape=(4,))\nout = layers.Dense(1)(layers.Concatenate()([a, b]))\nmodel = keras.Model([a, b], out)\n", valid=True),
+        ],
+    ),
+    _spec(
+        "KF209", "functional-could-be-sequential",
+        "A Functional model that is a single chain could be written as a Sequential",
+        "Finds Functional models with one input, one output, and layers that each take the previous layer's output.",
+        "A plain stack reads more simply as `keras.Sequential([...])`. This is a style suggestion, off by default.",
+        [
+            Example(IMPORTS + "x = keras.Input(shape=(4,))\nh = layers.Dense(8)(x)\nout = layers.Dense(1)(h)\nmodel = keras.Model(x, out)\n"),
+            Example(IMPORTS + "x = keras.Input(shape=(4,))\nh = layers.Dense(8)(x)\nout = layers.Dense(1)(layers.Concatenate()([x, h]))\nmodel = keras.Model(x, out)\n", valid=True),
+        ],
+        default=False,
+    ),
+    _spec(
+        "KF401", "incompatible-merge-shapes",
+        "Merging tensors whose shapes are incompatible",
+        "Finds `Concatenate`, `Add`, `Multiply` and the other merge layers applied to tensors whose static shapes cannot be merged, naming both shapes.",
+        "Keras raises a shape error when the model is built, typically after data loading has already taken minutes; branches with different strides and residual adds with different channel counts are the usual causes.",
+        [
+            Example(IMPORTS + "x = keras.Input(shape=(32, 32, 3))\na = layers.Conv2D(16, 3, padding='same')(x)\nb = layers.Conv2D(16, 3, strides=2, padding='same')(x)\nout = layers.Concatenate()([a, b])\n"),
+            Example(IMPORTS + "x = keras.Input(shape=(32, 32, 3))\na = layers.Conv2D(16, 3, padding='same')(x)\nb = layers.Conv2D(8, 3, padding='same')(x)\nout = layers.Concatenate()([a, b])\n", valid=True),
+        ],
+    ),
+    _spec(
+        "KF402", "window-larger-than-input",
+        "A convolution or pooling window is larger than its input (a negative dimension)",
+        "Finds convolutions and poolings with `padding='valid'` whose window exceeds the input size along some axis.",
+        "The output would have zero or negative size; Keras fails at build time with a negative dimension error.",
+        [
+            Example(IMPORTS + "model = keras.Sequential([keras.Input(shape=(4, 4, 1)), layers.Conv2D(8, 5)])\n"),
+            Example(IMPORTS + "model = keras.Sequential([keras.Input(shape=(4, 4, 1)), layers.Conv2D(8, 5, padding='same')])\n", valid=True),
+        ],
+    ),
+    _spec(
+        "KF403", "wrong-input-rank",
+        "A layer is given an input of a rank it cannot take",
+        "Finds layers applied to tensors of the wrong rank: `Conv2D` on a flat vector, `LSTM` on 2-D input, and the like.",
+        "Keras raises an input-spec error when the model is built. Usually a `Reshape`, `Flatten` or `Embedding` is missing.",
+        [
+            Example(IMPORTS + "model = keras.Sequential([keras.Input(shape=(784,)), layers.Conv2D(8, 3)])\n"),
+            Example(IMPORTS + "model = keras.Sequential([keras.Input(shape=(28, 28, 1)), layers.Conv2D(8, 3)])\n", valid=True),
+        ],
+    ),
+)
+
+
+class GraphChecker(Checker):
+    specs = (KF201, *SPECS)
+    tokens = ("Sequential", "Model", "Input")
+
+    def finish(self) -> None:
+        from kerasfix.graph.model import build_models
+
+        models, issues = build_models(self.ctx.module, self.ctx.imports)
+        seen: set[tuple[int, str]] = set()
+        for node, code, message in issues + [issue for model in models for issue in model.issues]:
+            key = (id(node), code)
+            if key in seen:
+                continue
+            seen.add(key)
+            fix = self._fix(node, code)
+            self.report(node, code, message, fix)
+        if self.ctx.enabled("KF201"):
+            from kerasfix.checks import merge_models
+
+            merge_models.find(self, models)
+        if self.ctx.enabled("KF209"):
+            for model in models:
+                if _single_chain(model):
+                    self.report(model.node, "KF209", "this Functional model is a single chain of layers; `keras.Sequential([...])` says the same more simply")
+
+    def _fix(self, node, code: str):
+        if code != "KF204" or not isinstance(node, cst.Call):
+            return None
+        kept = [a for a in node.args if not (a.keyword is not None and a.keyword.value in ("input_shape", "input_dim", "batch_input_shape"))]
+        new = node.with_changes(args=arrange(node, kept))
+        return make_fix("safe", "Remove the ignored input shape", [replace_node(self.ctx, node, new)])
+
+
+def _single_chain(model) -> bool:
+    if model.kind != "Functional" or not model.complete or len(model.inputs) != 1 or len(model.outputs) != 1:
+        return False
+    tensor = model.outputs[0]
+    count = 0
+    while not tensor.is_input:
+        if tensor.layer is None or len(tensor.inputs) != 1 or tensor.layer.calls != 1 or tensor.layer.model is not None:
+            return False
+        tensor = tensor.inputs[0]
+        count += 1
+    return tensor is model.inputs[0] and count >= 2

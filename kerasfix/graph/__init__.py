@@ -1,0 +1,1 @@
+"""The model graph read from source, and static shape/parameter inference."""
