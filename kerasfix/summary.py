@@ -8,6 +8,7 @@ from argparse import Namespace
 from pathlib import Path
 
 from kerasfix.files import discover
+from kerasfix.graph import layers as L
 from kerasfix.graph.model import LayerNode, ModelGraph, build_models
 from kerasfix.names import ImportTable
 from kerasfix.reporters import relative_name
@@ -43,7 +44,7 @@ def _layer_record(layer: LayerNode) -> dict:
     info = layer.info
     return {
         "name": layer.name,
-        "type": layer.type_name,
+        "type": L.keras_class_name(layer.type_name),
         "output_shape": _shape(info.output_shape) if info else None,
         "params": info.params if info else None,
         "trainable_params": info.trainable_params if info else None,

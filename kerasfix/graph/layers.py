@@ -62,6 +62,12 @@ def known_layer(type_name: str) -> bool:
     return spec is not None and spec.infer is not _lambda
 
 
+def keras_class_name(type_name: str) -> str:
+    """The class Keras reports for a layer written under an alias: `MaxPool2D` -> `MaxPooling2D`."""
+    name = _canonical(type_name)
+    return _CLASS_NAMES.get(name, name)
+
+
 def bind_arguments(type_name: str, args: list, kwargs: dict) -> dict:
     """Name a constructor call's arguments as Keras 3 does: `Dense(64)` -> `{"units": 64}`.
 
@@ -89,16 +95,15 @@ def infer_layer(type_name: str, config: dict, input_shapes: list[Shape]) -> Laye
     """
     spec = _LAYERS.get(_canonical(type_name))
     if spec is None:
-        return _UNKNOWN_INFO
+        return LayerInfo(None, None, None, None)
     try:
         return spec.run(type_name, config, list(input_shapes))
     except _Unresolved:
-        return _UNKNOWN_INFO
+        return LayerInfo(None, None, None, None)
 
 
 # --- internals ----------------------------------------------------------------------------------------
 
-_UNKNOWN_INFO = LayerInfo(None, None, None, None)
 _MISSING: Any = object()
 _CHANNELS = ("channels_last", "channels_first")
 
@@ -1109,5 +1114,6 @@ for _name in ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"):
     _register(f"{_name} {_name.lower()}", _elementwise, "", arity="many")
 _register("Dot", _dot, "axes normalize", arity="many")
 _register("dot", _dot, "axes normalize", arity="many", defaults={"axes": -1})  # only the function has a default
+_CLASS_NAMES = {"dot": "Dot", "Input": "InputLayer"}
 
 del _rank, _name, _transpose_order

@@ -248,8 +248,8 @@ class Interpreter:
     def assign(self, target, value, env: dict) -> None:
         if isinstance(target, cst.Name):
             env[target.value] = value
-            if isinstance(value, ModelGraph) and not value.variable:
-                value.variable = target.value
+            if isinstance(value, ModelGraph) and self.depth == 0:
+                value.variable = target.value  # a model is known by its module-level name
         elif isinstance(target, (cst.Tuple, cst.List)):
             elements = [e.value for e in target.elements]
             if isinstance(value, (list, tuple)) and len(value) == len(elements):
@@ -408,6 +408,8 @@ class Interpreter:
             name = qualified.rsplit(".", 1)[1]
             if name in _FUNCTIONAL_MERGES:
                 # `concatenate([a, b], axis=1)` builds a Concatenate layer and applies it at once
+                if name == "dot" and "axes" not in kwargs and len(args) < 2:
+                    kwargs = {**kwargs, "axes": -1}  # the function's default; the Dot class has none
                 layer = self.make_layer(_FUNCTIONAL_MERGES[name], node, args[1:], kwargs)
                 return self.apply_layer(layer, node, args[:1], {})
             if name == "Merge":
@@ -492,6 +494,8 @@ class Interpreter:
             return UNKNOWN_VALUE
         layer.calls += 1
         shapes = [t.shape for t in tensors]
+        # tensors passed by keyword (`initial_state=[h, c]`) are part of the graph too
+        extra = [t for value in kwargs.values() for t in (value if isinstance(value, (list, tuple)) else [value]) if isinstance(t, Tensor)]
         try:
             info = L.infer_layer(layer.type_name, layer.config, shapes)
         except L.ShapeError as error:
@@ -503,10 +507,10 @@ class Interpreter:
             layer.info = info
         output = info.output_shape
         if isinstance(output, list):
-            produced = [Tensor(shape, layer, list(tensors), index, node=node) for index, shape in enumerate(output)]
+            produced = [Tensor(shape, layer, list(tensors) + extra, index, node=node) for index, shape in enumerate(output)]
             self.tensors.extend(produced)
             return produced
-        tensor = Tensor(output, layer, list(tensors), node=node)
+        tensor = Tensor(output, layer, list(tensors) + extra, node=node)
         self.tensors.append(tensor)
         return tensor
 
@@ -559,6 +563,11 @@ class Interpreter:
             model.complete = False
             model.layers.append(LayerNode("?", {}, "?", node))
             return
+        if isinstance(item, LayerNode) and item.type_name == "InputLayer" and not model.layers and model.input_layer is None:
+            item.info = _infer(item, [])
+            model.input_layer = item
+            model.inputs = [Tensor(_first_shape(item.info), item, is_input=True)]
+            return
         if item.type_name == "Merge" and not model.layers and model.input_layer is None:
             self._add_merge_of_models(model, item)
             return
@@ -572,11 +581,14 @@ class Interpreter:
         if not model.layers and model.input_layer is None and item.input_shape_arg is not None:
             previous = item.input_shape_arg
             model.inputs = [Tensor(previous, None, is_input=True)]
-        if previous is None and not model.layers and model.input_layer is None:
+        if item.model is not None:
+            if not model.layers and model.input_layer is None:
+                model.inputs = list(item.model.inputs)  # a nested model first: its inputs are the model's
+        elif previous is None and not model.layers and model.input_layer is None:
             item.info = L.LayerInfo(None, None, None, None)
         else:
             try:
-                item.info = L.infer_layer(item.type_name, item.config, [previous]) if item.model is None else item.info
+                item.info = L.infer_layer(item.type_name, item.config, [previous])
             except L.ShapeError as error:
                 model.issues.append((item.node, _shape_code(error), str(error)))
                 item.info = L.LayerInfo(None, None, None, None)
@@ -747,43 +759,48 @@ def _mentions(statement, model: ModelGraph, env: dict) -> bool:
 
 
 def _graph_layers(inputs: list[Tensor], outputs: list[Tensor], model: ModelGraph) -> list[LayerNode]:
-    """The layers of a Functional model in Keras's order: inputs first, then by distance from them."""
-    depth: dict[int, int] = {}
-    layer_of: dict[int, LayerNode] = {}
-    order: dict[int, int] = {}
+    """The layers of a Functional model in Keras's order: farthest from the outputs first, then by creation."""
     input_ids = {id(t) for t in inputs}
-    reached_inputs: set[int] = set()
-
-    def visit(tensor: Tensor, level: int) -> None:
-        layer = tensor.layer
-        if layer is None:
+    tensors: dict[int, Tensor] = {}
+    stack = list(outputs)
+    while stack:
+        tensor = stack.pop()
+        if id(tensor) in tensors:
+            continue
+        tensors[id(tensor)] = tensor
+        if tensor.layer is None:
             model.complete = False
-            return
-        key = id(layer)
-        layer_of[key] = layer
-        order.setdefault(key, len(order))
-        if depth.get(key, -1) >= level and key in depth:
-            return
-        depth[key] = max(depth.get(key, 0), level)
-        if id(tensor) in input_ids:
-            reached_inputs.add(id(tensor))
-            return
-        if tensor.is_input:
-            return
-        for parent in tensor.inputs:
-            visit(parent, level + 1)
-
-    for output in outputs:
-        visit(output, 0)
-    missing = [t for t in inputs if id(t) not in reached_inputs and t.layer is not None]
+            continue
+        if id(tensor) in input_ids or tensor.is_input:
+            continue
+        stack.extend(tensor.inputs)
+    missing = [t for t in inputs if id(t) not in tensors and t.layer is not None]
     if missing and model.complete:
         model.issues.append((model.node, "KF208", "an input of this model does not reach any of its outputs (the graph is disconnected); check `inputs=`/`outputs=`"))
-    for tensor in inputs:
+    # depth: the longest path from a tensor to an output, as Keras counts it
+    depth = {key: 0 for key in tensors}
+    for _ in range(len(tensors) + 1):
+        changed = False
+        for key, tensor in tensors.items():
+            if key in input_ids or tensor.is_input:
+                continue
+            for parent in tensor.inputs:
+                if id(parent) in depth and depth[id(parent)] < depth[key] + 1:
+                    depth[id(parent)] = depth[key] + 1
+                    changed = True
+        if not changed:
+            break
+    layer_depth: dict[int, int] = {}
+    layer_of: dict[int, LayerNode] = {}
+    for key, tensor in tensors.items():
         if tensor.layer is not None:
             layer_of[id(tensor.layer)] = tensor.layer
-            depth[id(tensor.layer)] = max(depth.get(id(tensor.layer), 0), max(depth.values(), default=0) + 1)
-            order.setdefault(id(tensor.layer), len(order))
-    keys = sorted(layer_of, key=lambda key: (-depth[key], _creation(layer_of[key])))
+            layer_depth[id(tensor.layer)] = max(layer_depth.get(id(tensor.layer), 0), depth[key])
+    for tensor in inputs:  # unused inputs are still layers of the model
+        if tensor.layer is not None and id(tensor.layer) not in layer_of:
+            layer_of[id(tensor.layer)] = tensor.layer
+            layer_depth[id(tensor.layer)] = 0
+    keys = sorted(layer_of, key=lambda key: (-layer_depth[key], _creation(layer_of[key])))
     return [layer_of[key] for key in keys]
 
 
