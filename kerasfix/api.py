@@ -32,6 +32,18 @@ def legacy_symbols() -> frozenset[str]:
     return frozenset(names)
 
 
+@functools.lru_cache(maxsize=1)
+def removed_symbols() -> frozenset[str]:
+    """Legacy names that rules report but cannot rewrite (every change naming them has `fix = "none"`)."""
+    fixable: set[str] = set()
+    reported: set[str] = set()
+    for path in catalogue.catalogue_dir().glob("*.toml"):
+        for change in catalogue.load(path.stem).get("change", []):
+            symbols = change.get("symbols", [])
+            (reported if change.get("fix") == "none" else fixable).update(symbols)
+    return frozenset(reported - fixable)
+
+
 def knows(module: str, name: str) -> bool:
     """Whether `module.name` is a Keras name: public in Keras 3, or legacy and known to a rule."""
     exported = exports(module)

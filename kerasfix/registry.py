@@ -12,8 +12,10 @@ def checker_types() -> tuple[type[Checker], ...]:
     from kerasfix.checks.catalogue import CatalogueChecker
     from kerasfix.checks.functional import LegacyFunctionalChecker
     from kerasfix.checks.graph import GraphChecker
+    from kerasfix.checks.modules import LegacyModuleChecker
+    from kerasfix.checks.validity import ValidityChecker
 
-    return (LegacyFunctionalChecker, CatalogueChecker, GraphChecker)
+    return (LegacyFunctionalChecker, CatalogueChecker, GraphChecker, LegacyModuleChecker, ValidityChecker)
 
 
 @functools.lru_cache(maxsize=1)

@@ -10,8 +10,12 @@ import tempfile
 import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kerasfix.findings import Location
+
+if TYPE_CHECKING:
+    from kerasfix.notebook import NotebookText
 
 
 class SourceError(Exception):

@@ -30,3 +30,29 @@ def new_callee(ctx, func: cst.BaseExpression, module: str, name: str) -> tuple[c
                 spelled = head + wanted[len(head_raw):] + "." + name
                 return cst.parse_expression(spelled), [], []
     return cst.Name(name), [Requirement(module, name)], []
+
+
+def realigned(ctx, original: cst.Call, call: cst.Call, shift: int) -> cst.Call:
+    """`call` (the rewrite of `original`) with the continuation lines that were aligned one past the
+    original `(` moved by `shift` columns, so they stay aligned with the new `(`."""
+    if shift == 0:
+        return call
+    paren = ctx.positions()[original.func].end.column
+    block = sum(len(indent) for indent in ctx.indentation(original))
+
+    def moved(whitespace):
+        if not isinstance(whitespace, cst.ParenthesizedWhitespace):
+            return whitespace
+        width = len(whitespace.last_line.value)
+        column = (block if whitespace.indent else 0) + width
+        if column != paren + 1 or column + shift <= block:
+            return whitespace
+        return whitespace.with_changes(last_line=cst.SimpleWhitespace(" " * (width + shift)))
+
+    args = [
+        arg.with_changes(comma=arg.comma.with_changes(whitespace_after=moved(arg.comma.whitespace_after)))
+        if isinstance(arg.comma, cst.Comma)
+        else arg
+        for arg in call.args
+    ]
+    return call.with_changes(args=args)

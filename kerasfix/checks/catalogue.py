@@ -16,7 +16,7 @@ from typing import Any, Callable
 import libcst as cst
 
 from kerasfix import api, catalogue
-from kerasfix.checks.callargs import NOT_LITERAL, literal
+from kerasfix.checks.callargs import literal
 from kerasfix.checks.callee import new_callee
 from kerasfix.findings import Requirement
 from kerasfix.rule import Checker, Example, RuleSpec, make_fix, replace_node

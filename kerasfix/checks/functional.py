@@ -140,10 +140,10 @@ KF102 = RuleSpec(
             "model = tf.keras.Model(inputs=x, outputs=y)\n",
         ),
         Example(
-            "from keras.engine.training import Model\n"
+            "from keras.models import Model\n"
             "m = Model(input=x,\n"
             "          output=y)\n",
-            "from keras.engine.training import Model\n"
+            "from keras.models import Model\n"
             "m = Model(inputs=x,\n"
             "          outputs=y)\n",
         ),

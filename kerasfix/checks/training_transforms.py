@@ -12,7 +12,7 @@ from libcst.metadata import MetadataWrapper, ParentNodeProvider
 
 from kerasfix import api
 from kerasfix.checks.callargs import NOT_LITERAL, keyword_arg, literal
-from kerasfix.checks.callee import new_callee
+from kerasfix.checks.callee import new_callee, realigned
 from kerasfix.checks.transforms import transform
 from kerasfix.findings import Requirement
 from kerasfix.names import canonical
@@ -206,38 +206,8 @@ def _realigned(ctx, original: cst.Call, call: cst.Call, prefix: str) -> cst.Call
     `prefix` is the replacement's text before the new `(` (`fit`'s callee, or `np.argmax(model.predict`).
     """
     positions = ctx.positions()
-    old_paren = positions[original.func].end.column
-    new_paren = positions[original].start.column + len(prefix)
-    shift = new_paren - old_paren
-    if shift == 0:
-        return call
-    block = sum(len(indent) for indent in _block_indents(ctx, original))
-
-    def moved(whitespace):
-        if not isinstance(whitespace, cst.ParenthesizedWhitespace):
-            return whitespace
-        column = (block if whitespace.indent else 0) + len(whitespace.last_line.value)
-        if column != old_paren + 1 or column + shift <= block:
-            return whitespace
-        return whitespace.with_changes(last_line=cst.SimpleWhitespace(" " * (len(whitespace.last_line.value) + shift)))
-
-    args = [
-        arg.with_changes(comma=arg.comma.with_changes(whitespace_after=moved(arg.comma.whitespace_after)))
-        if isinstance(arg.comma, cst.Comma)
-        else arg
-        for arg in call.args
-    ]
-    return call.with_changes(args=args)
-
-
-def _block_indents(ctx, node: cst.CSTNode) -> list[str]:
-    indents = []
-    current = _parent(ctx, node)
-    while current is not None:
-        if isinstance(current, cst.IndentedBlock):
-            indents.append(ctx.module.default_indent if current.indent is None else current.indent)
-        current = _parent(ctx, current)
-    return indents
+    shift = positions[original].start.column + len(prefix) - positions[original.func].end.column
+    return realigned(ctx, original, call, shift)
 
 
 # --- training methods (KF351-KF356) -------------------------------------------------------------------

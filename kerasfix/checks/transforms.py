@@ -22,7 +22,7 @@ def transform(name: str):
     return register
 
 
-MODULES = ("kerasfix.checks.layer_transforms", "kerasfix.checks.training_transforms")
+MODULES = ("kerasfix.checks.layer_transforms", "kerasfix.checks.training_transforms", "kerasfix.checks.validity")
 
 
 def _load() -> None:
