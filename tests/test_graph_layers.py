@@ -19,6 +19,7 @@ from kerasfix.graph.layers import (
     ShapeError,
     bind_arguments,
     infer_layer,
+    keras_class_name,
     known_layer,
 )
 
@@ -406,6 +407,17 @@ def test_known_layer() -> None:
         assert known_layer(name), name
     for name in ("Lambda", "MyCustomLayer", "ConvLSTM2D", "MultiHeadAttention"):
         assert not known_layer(name), name
+
+
+def test_keras_class_name() -> None:
+    assert keras_class_name("MaxPool2D") == "MaxPooling2D"
+    assert keras_class_name("Convolution1DTranspose") == "Conv1DTranspose"
+    assert keras_class_name("GlobalAvgPool1D") == "GlobalAveragePooling1D"
+    assert keras_class_name("concatenate") == "Concatenate"
+    assert keras_class_name("dot") == "Dot"
+    assert keras_class_name("Input") == "InputLayer"
+    assert keras_class_name("Dense") == "Dense"
+    assert keras_class_name("MyLayer") == "MyLayer"
 
 
 def test_unknown_sentinel() -> None:

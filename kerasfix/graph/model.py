@@ -120,6 +120,9 @@ class Interpreter:
         self.created = 0
         self.issues: list[tuple[cst.CSTNode, str, str]] = []  # (node, code, message)
         self.tensors: list[Tensor] = []  # every tensor a layer call produced, in order
+        # Keras's configured image data format: its default, as the layer shapes assume, until the
+        # program sets another with `set_image_data_format`
+        self.data_format: Any = "channels_last"
 
     # -- naming, as Keras does in a fresh session
 
@@ -169,6 +172,8 @@ class Interpreter:
             env[statement.name.value] = Function(statement)
         elif isinstance(statement, cst.If):
             test = self.eval(statement.test, env)
+            if _plain(test) and not isinstance(test, bool):
+                test = bool(test)  # `if 1:`, `if mode:` on a constant the source states
             if test is True or (self._is_main_guard(statement.test)):
                 if not self._is_main_guard(statement.test):
                     self.exec_block(statement.body.body, env)
@@ -297,7 +302,7 @@ class Interpreter:
             value = self.eval(node.expression, env)
             if isinstance(node.operator, cst.Minus) and isinstance(value, (int, float)):
                 return -value
-            if isinstance(node.operator, cst.Not) and isinstance(value, bool):
+            if isinstance(node.operator, cst.Not) and _plain(value):
                 return not value
             return UNKNOWN_VALUE
         if isinstance(node, cst.BinaryOperation):
@@ -309,8 +314,32 @@ class Interpreter:
         if isinstance(node, cst.Call):
             return self.eval_call(node, env)
         if isinstance(node, cst.Comparison):
-            return UNKNOWN_VALUE
+            return self.eval_comparison(node, env)
+        if isinstance(node, cst.BooleanOperation):
+            left, right = self.eval(node.left, env), self.eval(node.right, env)
+            if not (_plain(left) and _plain(right)):
+                return UNKNOWN_VALUE
+            return (left and right) if isinstance(node.operator, cst.And) else (left or right)
         return UNKNOWN_VALUE
+
+    def eval_comparison(self, node: cst.Comparison, env: dict) -> Any:
+        """`a == 'th'`, `n > 1`, `mode in ('a', 'b')` on constants the source states; else unknown."""
+        left = self.eval(node.left, env)
+        result = True
+        for target in node.comparisons:
+            right = self.eval(target.comparator, env)
+            if not (_plain(left) and _plain(right)):
+                return UNKNOWN_VALUE
+            compare = _COMPARISONS.get(type(target.operator).__name__)
+            if compare is None:
+                return UNKNOWN_VALUE
+            try:
+                outcome = compare(left, right)
+            except TypeError:
+                return UNKNOWN_VALUE
+            result = result and bool(outcome)
+            left = right
+        return result
 
     def eval_subscript(self, node: cst.Subscript, env: dict) -> Any:
         value = self.eval(node.value, env)
@@ -398,6 +427,12 @@ class Interpreter:
     # -- Keras calls
 
     def keras_call(self, qualified: str, node: cst.Call, args: list, kwargs: dict, env: dict) -> Any:
+        if qualified in _DATA_FORMAT_GETTERS and not args and not kwargs:
+            return self.data_format
+        if qualified in _DATA_FORMAT_SETTERS:
+            value = args[0] if args else kwargs.get("data_format", UNKNOWN_VALUE)
+            self.data_format = value if value in ("channels_last", "channels_first") else UNKNOWN_VALUE
+            return None
         if qualified == "keras.Input":
             return self.make_input(node, args, kwargs)
         if qualified == "keras.Sequential":
@@ -453,6 +488,16 @@ class Interpreter:
             config = L.bind_arguments(type_name, [_config_value(a) for a in args], {k: _config_value(v) for k, v in kwargs.items()})
         except Exception:  # noqa: BLE001 - arguments we cannot bind make the layer unknown
             config = {"__unbound__": True}
+        if self.data_format != "channels_last" and "data_format" not in kwargs and "__unbound__" not in config and _takes_data_format(type_name):
+            # the program changed Keras's image data format: layers that take one default to it
+            try:
+                config = L.bind_arguments(
+                    type_name,
+                    [_config_value(a) for a in args],
+                    {**{k: _config_value(v) for k, v in kwargs.items()}, "data_format": _config_value(self.data_format)},
+                )
+            except Exception:  # noqa: BLE001 - the layer takes no data_format
+                pass
         if wrapped is not None:
             config["layer"] = (wrapped.type_name, wrapped.config)
         name = kwargs.get("name")
@@ -664,6 +709,8 @@ _FUNCTIONAL_MERGES = {
     "average": "Average", "maximum": "Maximum", "minimum": "Minimum", "dot": "Dot",
 }
 _MERGE_LAYERS = set(_FUNCTIONAL_MERGES.values())
+_DATA_FORMAT_GETTERS = {"keras.backend.image_data_format", "keras.config.image_data_format"}
+_DATA_FORMAT_SETTERS = {"keras.backend.set_image_data_format", "keras.config.set_image_data_format"}
 
 
 def _shape_code(error: Exception) -> str:
@@ -724,6 +771,19 @@ def _model_outputs(model: ModelGraph) -> list[Tensor]:
         return model.outputs
     shape = model.output_shape()
     last = model.layers[-1] if model.layers else None
+    if len(model.inputs) == 1 and model.inputs[0].is_input and model.layers:
+        # A Sequential that starts with `keras.Input`: `model.output` is its last layer's output on
+        # that input, and the layers between are part of any Functional model built on it.
+        cached = getattr(model, "_chained", None)
+        if cached is not None and cached[0] == len(model.layers):
+            return [cached[1]]
+        tensor = model.inputs[0]
+        for layer in model.layers:
+            info = layer.info
+            output = info.output_shape if info else None
+            tensor = Tensor(output if not isinstance(output, list) else None, layer, [tensor], node=None)
+        model._chained = (len(model.layers), tensor)  # type: ignore[attr-defined]
+        return [tensor]
     return [Tensor(shape if not isinstance(shape, list) else None, last)]
 
 
@@ -806,6 +866,34 @@ def _graph_layers(inputs: list[Tensor], outputs: list[Tensor], model: ModelGraph
 
 def _creation(layer: LayerNode) -> int:
     return layer.created
+
+
+def _takes_data_format(type_name: str) -> bool:
+    from kerasfix import api
+
+    entry = api.snapshot().get("symbols", {}).get(f"keras.layers.{type_name}") or {}
+    return any(param.get("name") == "data_format" for param in entry.get("params", []))
+
+
+def _plain(value: Any) -> bool:
+    """A constant whose comparisons Python answers the same way the program would."""
+    if isinstance(value, (list, tuple)):
+        return all(_plain(item) for item in value)
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+_COMPARISONS = {
+    "Equal": lambda a, b: a == b,
+    "NotEqual": lambda a, b: a != b,
+    "LessThan": lambda a, b: a < b,
+    "LessThanEqual": lambda a, b: a <= b,
+    "GreaterThan": lambda a, b: a > b,
+    "GreaterThanEqual": lambda a, b: a >= b,
+    "In": lambda a, b: a in b,
+    "NotIn": lambda a, b: a not in b,
+    "Is": lambda a, b: a is b if a is None or b is None or isinstance(a, bool) else a == b,
+    "IsNot": lambda a, b: a is not b if a is None or b is None or isinstance(a, bool) else a != b,
+}
 
 
 def _arithmetic(operator: str, left: Any, right: Any) -> Any:
@@ -902,10 +990,21 @@ def _dead_branches(models: list[ModelGraph], tensors: list[Tensor]) -> list:
             stack.extend(current.inputs)
         return False
 
+    # The outputs of one call of a multi-output layer (`seq, h, c = LSTM(..., return_state=True)(x)`)
+    # stand or fall together: using any of them uses the call.
+    siblings: dict[tuple[int, int], list[Tensor]] = {}
+    for tensor in tensors:
+        if tensor.layer is not None and tensor.node is not None:
+            siblings.setdefault((id(tensor.layer), id(tensor.node)), []).append(tensor)
     issues = []
     for tensor in tensors:
         if id(tensor) in reached or id(tensor) in used or tensor.node is None:
             continue
+        group = siblings.get((id(tensor.layer), id(tensor.node)), [tensor]) if tensor.layer is not None else [tensor]
+        if any(id(other) in reached or id(other) in used for other in group):
+            continue
+        if tensor is not group[0]:
+            continue  # one finding per call
         if from_inputs(tensor):
             name = tensor.layer.name if tensor.layer else "this layer"
             issues.append((tensor.node, "KF207", f"the output of `{name}` is computed but reaches no model output; use it or remove it"))
