@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 from argparse import Namespace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kerasfix import registry
-from kerasfix.config import Config, ConfigError, find_config, load_config, validate
-from kerasfix.engine import Settings, import_edits
-from kerasfix.files import discover
-from kerasfix.reporters import edit_locator, relative_name, summary_line, write_github, write_json, write_sarif, write_text
-from kerasfix.runner import FileResult, check_paths, migrate_file
+# Imports are made where they are needed: a run that parses nothing (a pre-commit run on a file
+# without Keras) should load neither LibCST nor rich.
+if TYPE_CHECKING:
+    from kerasfix.config import Config
+    from kerasfix.engine import Settings
+    from kerasfix.runner import FileResult
 
 EXIT_CLEAN, EXIT_FINDINGS = 0, 1
 
@@ -23,6 +23,11 @@ def _split(values: list[str] | None) -> list[str]:
 
 
 def prepare(args: Namespace) -> tuple[Config, Settings, list[Path]]:
+    from kerasfix import registry
+    from kerasfix.config import Config, ConfigError, find_config, load_config, validate
+    from kerasfix.engine import Settings
+    from kerasfix.files import discover
+
     paths = args.paths or [Path(".")]
     if args.isolated:
         config = Config(root=Path.cwd().resolve())
@@ -54,6 +59,9 @@ def _console(stream=None):
 
 
 def check(args: Namespace) -> int:
+    from kerasfix.reporters import summary_line
+    from kerasfix.runner import check_paths
+
     config, settings, files = prepare(args)
     jobs = args.jobs or os.cpu_count() or 1
     results = check_paths(files, settings, config, jobs, use_cache=not args.no_cache)
@@ -61,6 +69,9 @@ def check(args: Namespace) -> int:
     errors = [r.error for r in results if r.error is not None]
     output = args.output_format
     if output == "json":
+        from kerasfix.engine import import_edits
+        from kerasfix.reporters import edit_locator, write_json
+
         sources = _sources_with_fixes(results)
         for finding in findings:
             source = sources.get(finding.filename)
@@ -68,10 +79,19 @@ def check(args: Namespace) -> int:
                 finding.import_edits = import_edits(source.text, finding.fix, settings.target)
         write_json(sys.stdout, findings, errors, edit_locator(sources))
     elif output == "sarif":
+        from kerasfix.reporters import write_sarif
+
         write_sarif(sys.stdout, findings, errors)
     elif output == "github":
+        from kerasfix.reporters import write_github
+
         write_github(sys.stdout, findings, errors)
+    elif not findings and not errors:
+        if not args.quiet:  # the line rich would print (no markup, no wrapping), without loading rich
+            print(summary_line(findings, errors, settings.unsafe_fixes))
     else:
+        from kerasfix.reporters import write_text
+
         console = _console()
         write_text(console, findings, errors, settings.unsafe_fixes, show_source=not args.no_source)
         if not args.quiet or findings or errors:
@@ -82,6 +102,9 @@ def check(args: Namespace) -> int:
 
 
 def migrate(args: Namespace) -> int:
+    from kerasfix.reporters import relative_name
+    from kerasfix.runner import migrate_file
+
     config, settings, files = prepare(args)
     write = not (args.diff or args.check)
     console = _console()
@@ -114,6 +137,8 @@ def migrate(args: Namespace) -> int:
 def _report_file(console, result: FileResult, args: Namespace, write: bool) -> None:
     from rich.markup import escape
 
+    from kerasfix.reporters import write_text
+
     name = escape(result.source.display if result.source else str(result.path))
     if result.error is not None:
         write_text(console, [], [result.error], False)
@@ -137,6 +162,8 @@ def _report_file(console, result: FileResult, args: Namespace, write: bool) -> N
 
 
 def _print_diff(console, result: FileResult) -> None:
+    import difflib
+
     from rich.text import Text
 
     source = result.source
@@ -178,6 +205,7 @@ def _sources_with_fixes(results: list[FileResult]) -> dict:
 
 def clean(args: Namespace) -> int:
     from kerasfix.cache import clean as remove
+    from kerasfix.config import find_config
 
     config_path = find_config(Path("."))
     root = config_path.parent if config_path else Path.cwd()

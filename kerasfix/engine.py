@@ -163,8 +163,10 @@ def parse(text: str) -> cst.Module:
 
 
 def may_match(text: str, settings: Settings) -> bool:
-    """Cheap test: can any enabled checker find anything in this text?"""
-    return any(token in text for token in registry.tokens_for(settings.enabled))
+    """Cheap test: can any enabled checker find anything in this text? (kerasfix/prefilter.py)"""
+    from kerasfix.prefilter import may_hold_findings
+
+    return may_hold_findings(text, registry.tokens_for(settings.enabled))
 
 
 def analyse_text(source: Source, text: str, settings: Settings) -> list[Finding]:
