@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 # without Keras) should load neither LibCST nor rich.
 if TYPE_CHECKING:
     from kerasfix.config import Config
-    from kerasfix.engine import Settings
+    from kerasfix.settings import Settings
     from kerasfix.runner import FileResult
 
 EXIT_CLEAN, EXIT_FINDINGS = 0, 1
@@ -25,7 +25,7 @@ def _split(values: list[str] | None) -> list[str]:
 def prepare(args: Namespace) -> tuple[Config, Settings, list[Path]]:
     from kerasfix import registry
     from kerasfix.config import Config, ConfigError, find_config, load_config, validate
-    from kerasfix.engine import Settings
+    from kerasfix.settings import Settings
     from kerasfix.files import discover
 
     paths = args.paths or [Path(".")]

@@ -13,19 +13,11 @@ from kerasfix import registry
 from kerasfix.findings import Edit, FileError, Finding, Fix, Requirement
 from kerasfix.names import ImportTable
 from kerasfix.rule import Checker
+from kerasfix.settings import Settings
 from kerasfix.source import Source
 
 _NOQA_RE = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 MAX_FIX_ROUNDS = 10
-
-
-@dataclass
-class Settings:
-    """What to run and how: the result of config plus command-line options."""
-
-    enabled: frozenset[str]
-    target: str = "tf.keras"
-    unsafe_fixes: bool = False
 
 
 @dataclass
@@ -47,7 +39,8 @@ class FileContext:
         self.imports = ImportTable.scan(module)
         self.reports: list[_Report] = []
         self._positions = None
-        self._parents = None
+        self._parents: dict | None = None  # filled by the traversal (_Dispatcher)
+        self._traversed = False  # True once every node's parent is known (a full resolution)
 
     @property
     def target(self) -> str:
@@ -73,10 +66,22 @@ class FileContext:
         return self._positions
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        # The traversal records each node's parent as it enters it, so asking about the node being
+        # visited, or any ancestor, costs nothing. A node the walk has not reached (trivia, or a node
+        # not visited yet) costs one full resolution per file.
         if self._parents is None:
-            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
-            self._parents = wrapper.resolve(ParentNodeProvider)
-        return self._parents.get(node)
+            self._parents = dict(self._all_parents())
+            self._traversed = True
+        found = self._parents.get(node)
+        if found is None and node is not self.module and not self._traversed:
+            self._parents = dict(self._all_parents())
+            self._traversed = True
+            return self._parents.get(node)
+        return found
+
+    def _all_parents(self):
+        wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+        return wrapper.resolve(ParentNodeProvider)
 
     def indentation(self, node: cst.CSTNode) -> list[str]:
         """The indents of the blocks enclosing `node`, outermost first (what its continuation lines sit on)."""
@@ -107,11 +112,12 @@ def _line_starts(ctx: FileContext) -> list[int]:
     return starts
 
 
-class _Dispatcher(cst.CSTVisitor):
-    """Calls every checker's `visit_X`/`leave_X` for each node: one traversal for all rules."""
+class _Dispatcher:
+    """Calls every checker's `visit_X`/`leave_X` for each node: one traversal for all rules, which
+    records each node's parent on the way (kerasfix/walk.py: a read-only walk, in source order)."""
 
-    def __init__(self, checkers: list[Checker]) -> None:
-        super().__init__()
+    def __init__(self, checkers: list[Checker], parents: dict | None = None) -> None:
+        self.parents = parents if parents is not None else {}
         self.visits: dict[type, list[Callable]] = {}
         self.leaves: dict[type, list[Callable]] = {}
         for checker in checkers:
@@ -123,14 +129,22 @@ class _Dispatcher(cst.CSTVisitor):
                     table = self.visits if attribute.startswith("visit_") else self.leaves
                     table.setdefault(node_type, []).append(getattr(checker, attribute))
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        for handler in self.visits.get(type(node), ()):
-            handler(node)
-        return True
+    def run(self, module: cst.Module) -> None:
+        from kerasfix.walk import walk
 
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        for handler in self.leaves.get(type(original_node), ()):
-            handler(original_node)
+        parents, visits, leaves = self.parents, self.visits, self.leaves
+
+        def enter(node: cst.CSTNode, parent: cst.CSTNode | None) -> None:
+            if parent is not None:
+                parents[node] = parent
+            for handler in visits.get(type(node), ()):
+                handler(node)
+
+        def leave(node: cst.CSTNode) -> None:
+            for handler in leaves.get(type(node), ()):
+                handler(node)
+
+        walk(module, enter, leave if leaves else None)
 
 
 class ParseFailure(Exception):
@@ -176,7 +190,8 @@ def analyse_text(source: Source, text: str, settings: Settings) -> list[Finding]
     module = parse(text)
     ctx = FileContext(source, text, module, settings)
     checkers = [checker_type(ctx) for checker_type in registry.checkers_for(settings.enabled)]
-    module.visit(_Dispatcher(checkers))
+    ctx._parents = {}
+    _Dispatcher(checkers, ctx._parents).run(module)
     for checker in checkers:
         checker.finish()
     return _to_findings(ctx)

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kerasfix.config import Config
-from kerasfix.engine import ParseFailure, Settings, _parse_error, check_source, fix_text
 from kerasfix.files import ignored_codes
 from kerasfix.findings import FileError, Finding
+from kerasfix.settings import Settings
 from kerasfix.source import Source, SourceError, read_source, write_atomically
 
 
@@ -50,6 +50,8 @@ def check_file(path: Path, name: str, settings: Settings, config: Config, raw: b
             result.error = error
             return result
         result.source = source
+        from kerasfix.engine import check_source  # LibCST is loaded only once a file is read
+
         result.findings, result.error = check_source(source, settings_for(path, settings, config))
     except Exception as error:  # noqa: BLE001 - one file's internal error must not stop the run
         result.error = _internal(name, error)
@@ -57,6 +59,8 @@ def check_file(path: Path, name: str, settings: Settings, config: Config, raw: b
 
 
 def migrate_file(path: Path, name: str, settings: Settings, config: Config, write: bool) -> FileResult:
+    from kerasfix.engine import ParseFailure, _parse_error, fix_text
+
     result = FileResult(path)
     try:
         source, error = _read(path, name)
@@ -125,31 +129,38 @@ def check_paths(files: list[Path], settings: Settings, config: Config, jobs: int
     from kerasfix.cache import Cache
     from kerasfix.reporters import relative_name
 
+    from kerasfix.prefilter import ENABLED as prefilter_enabled
+
     cache = Cache(config.root, repr((sorted(settings.enabled), settings.target, config.hash_key()))) if use_cache else None
     results: dict[int, FileResult] = {}
     todo: list[tuple[int, tuple, str | None]] = []
     for index, path in enumerate(files):
         name = relative_name(path)
-        raw = None
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            raw = None  # check_file reports it
+        if raw is not None and prefilter_enabled and _plainly_without_keras(path, raw):
+            results[index] = FileResult(path)
+            continue
         key = None
-        if cache is not None:
-            try:
-                raw = path.read_bytes()
-            except OSError:
-                raw = None
-            if raw is not None:
-                key = cache.key(name, raw)
-                hit = cache.get(key)
-                if hit is not None:
-                    results[index] = FileResult(path, hit[0], hit[1])
-                    continue
+        if cache is not None and raw is not None:
+            key = cache.key(name, raw)
+            hit = cache.get(key)
+            if hit is not None:
+                results[index] = FileResult(path, hit[0], hit[1])
+                continue
         todo.append((index, (path, name, settings, config, raw), key))
     if jobs > 1 and len(todo) >= PARALLEL_THRESHOLD:
         from concurrent.futures import ProcessPoolExecutor
 
+        # largest files first, one at a time: a worker is never left with a long file at the end
+        order = sorted(range(len(todo)), key=lambda i: -len(todo[i][1][4] or b""))
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            chunk = max(1, len(todo) // (jobs * 8))
-            computed = list(pool.map(_check_job, [job for _, job, _ in todo], chunksize=chunk))
+            done = list(pool.map(_check_job, [todo[i][1] for i in order], chunksize=1))
+        computed: list[FileResult] = [None] * len(todo)  # type: ignore[list-item]
+        for position, result in zip(order, done):
+            computed[position] = result
     else:
         computed = [check_file(*job) for _, job, _ in todo]
     for (index, _, key), result in zip(todo, computed):
@@ -157,3 +168,16 @@ def check_paths(files: list[Path], settings: Settings, config: Config, jobs: int
         if cache is not None and key is not None:
             cache.put(key, result.findings, result.error)
     return [results[index] for index in range(len(files))]
+
+
+def _plainly_without_keras(path: Path, raw: bytes) -> bool:
+    """A readable `.py` file without the bytes `keras` cannot name Keras (every import root and
+    `tf.keras` spell it), so no rule can find anything: it is not even handed to a worker. Anything
+    else (notebooks, undecodable bytes) takes the full path, which reports what is wrong with it."""
+    if path.suffix != ".py" or b"keras" in raw:
+        return False
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

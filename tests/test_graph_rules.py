@@ -767,3 +767,22 @@ def test_kf201_migrated_program_builds_with_the_same_parameter_count(tmp_path):
     assert len(model.inputs) == 2
     assert model.count_params() == KERAS1_MERGE_PARAMS
     assert tuple(model.output.shape) == (None, 10)
+
+
+def test_a_builder_that_defines_functions_of_its_own():
+    # found in keras's own tests: a builder function that defines a helper while it runs
+    from kerasfix.summary import summarise_source
+
+    code = textwrap.dedent(
+        """\
+        import keras
+
+        def build(units=8):
+            def head(x):
+                return keras.layers.Dense(1)(x)
+            inputs = keras.Input(shape=(4,))
+            return keras.Model(inputs, head(keras.layers.Dense(units)(inputs)))
+        """
+    )
+    models = {record["name"]: record for record in summarise_source(code)}
+    assert models["build()"]["total_params"] == (4 * 8 + 8) + (8 + 1)

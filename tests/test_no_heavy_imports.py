@@ -48,3 +48,12 @@ def test_migrate_does_not_import_tensorflow_or_keras(tmp_path: Path) -> None:
     path = tmp_path / "model.py"
     path.write_text(KERAS_FILE)
     assert not _heavy(_imported_modules("migrate", "--diff", str(path)))
+
+
+def test_a_file_without_keras_loads_neither_libcst_nor_rich(tmp_path: Path) -> None:
+    # what a pre-commit run on an unrelated file pays for: configuration and the file walk only
+    path = tmp_path / "plain.py"
+    path.write_text("import os\nprint(os.getcwd())\n")
+    modules = _imported_modules("check", str(path))
+    assert "kerasfix.config" in modules
+    assert not {m for m in modules if m.split(".")[0] in ("libcst", "rich")}

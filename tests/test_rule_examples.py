@@ -46,3 +46,25 @@ def test_every_rule_has_valid_and_invalid_examples():
         assert any(not e.valid for e in spec.examples), f"{code} has no invalid example"
         assert spec.what and spec.why and spec.summary, f"{code} lacks documentation"
         assert spec.fix_safety in ("safe", "unsafe", "sometimes", "none")
+
+
+def test_readme_lists_every_rule_with_its_fix_safety():
+    import re
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| (KF\d{3}) \| [\w-]+ \| (\w+) \|", readme, flags=re.MULTILINE))
+    specs = registry.all_specs()
+    assert sorted(rows) == sorted(specs), "README's rule table and the registered rules differ"
+    for code, safety in rows.items():
+        assert safety == specs[code].fix_safety, code
+
+
+def test_rule_index_matches_the_rules():
+    # rules/index.json lets a run choose rules and skip files without loading LibCST; it must say
+    # what the checkers say. Regenerate with `python -m kerasfix.registry`.
+    import json
+
+    from kerasfix import catalogue
+
+    stored = json.loads((catalogue.catalogue_dir() / registry.INDEX_FILE).read_text(encoding="utf-8"))
+    assert stored == registry.build_index(), "rules/index.json is stale: run `python -m kerasfix.registry`"

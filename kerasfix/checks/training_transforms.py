@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, ParentNodeProvider
 
 from kerasfix import api
 from kerasfix.checks.callargs import NOT_LITERAL, keyword_arg, literal
@@ -45,16 +44,8 @@ def _cached(ctx, key: str, compute: Callable[[], Any]) -> Any:
     return store[key]
 
 
-def _parents(ctx) -> dict:
-    def compute():
-        wrapper = MetadataWrapper(ctx.module, unsafe_skip_copy=True)
-        return wrapper.resolve(ParentNodeProvider)
-
-    return _cached(ctx, "parents", compute)
-
-
 def _parent(ctx, node: cst.CSTNode) -> cst.CSTNode | None:
-    return _parents(ctx).get(node)
+    return ctx.parent(node)
 
 
 def _scope(ctx, node: cst.CSTNode) -> cst.CSTNode | None:
@@ -116,17 +107,43 @@ def _bindings(ctx) -> dict:
 
 
 def _functions(ctx) -> dict[str, list[cst.FunctionDef]]:
+    """Every function and method the file defines, by name. Definitions are statements, so only
+    statements are walked, not every expression of the file."""
+
     def compute():
         found: dict[str, list[cst.FunctionDef]] = {}
-
-        class Visitor(cst.CSTVisitor):
-            def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-                found.setdefault(node.name.value, []).append(node)
-
-        ctx.module.visit(Visitor())
+        pending: list = list(ctx.module.body)
+        while pending:
+            statement = pending.pop()
+            if isinstance(statement, cst.FunctionDef):
+                found.setdefault(statement.name.value, []).append(statement)
+            for block in _blocks(statement):
+                pending.extend(block.body if isinstance(block, cst.IndentedBlock) else ())
         return found
 
     return _cached(ctx, "functions", compute)
+
+
+def _blocks(statement) -> list:
+    """The indented blocks directly inside a compound statement (bodies, else/elif, except, finally)."""
+    blocks = []
+    for attribute in ("body", "orelse", "finalbody"):
+        part = getattr(statement, attribute, None)
+        while part is not None:
+            if isinstance(part, cst.IndentedBlock):
+                blocks.append(part)
+                break
+            inner = getattr(part, "body", None)  # Else, Finally, an elif's If
+            if isinstance(inner, cst.IndentedBlock):
+                blocks.append(inner)
+            part = getattr(part, "orelse", None) if isinstance(part, cst.If) else None
+    for handler in getattr(statement, "handlers", ()) or ():
+        if isinstance(handler.body, cst.IndentedBlock):
+            blocks.append(handler.body)
+    for case in getattr(statement, "cases", ()) or ():
+        if isinstance(case.body, cst.IndentedBlock):
+            blocks.append(case.body)
+    return blocks
 
 
 def _single_assignment(ctx, expression: cst.BaseExpression) -> tuple[cst.BaseExpression, cst.CSTNode] | None:

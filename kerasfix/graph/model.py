@@ -146,7 +146,7 @@ class Interpreter:
                 seen.add(id(value))
                 value.variable = value.variable or name
         # Functions that build a model but are never called at module level: evaluate with defaults.
-        for name, function in self.functions.items():
+        for name, function in list(self.functions.items()):  # a builder may define functions of its own
             if function.node in self._called_functions:
                 continue
             try:

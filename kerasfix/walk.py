@@ -1,0 +1,103 @@
+"""A read-only walk over a LibCST tree, in source order, that builds nothing.
+
+`CSTNode.visit` rebuilds every node it passes (and validates it) even for a visitor that changes
+nothing; on a large file that costs more than parsing. Rules only read the tree, so the engine walks
+the nodes' fields directly. Trivia (whitespace, comments, commas, brackets and other punctuation) is
+not entered: no rule looks at it through the walk, and it is most of the nodes of a tree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+
+import libcst as cst
+
+_TRIVIA: tuple[type, ...] = (
+    cst.BaseParenthesizableWhitespace,
+    cst.EmptyLine,
+    cst.TrailingWhitespace,
+    cst.Newline,
+    cst.Comment,
+    cst.Comma,
+    cst.Dot,
+    cst.LeftParen,
+    cst.RightParen,
+    cst.LeftSquareBracket,
+    cst.RightSquareBracket,
+    cst.LeftCurlyBrace,
+    cst.RightCurlyBrace,
+    cst.AssignEqual,
+    cst.Colon,
+    cst.Semicolon,
+)
+
+# Fields in the order their code appears, where the dataclass declares them otherwise.
+_ORDER: dict[type, tuple[str, ...]] = {
+    cst.FunctionDef: ("decorators", "name", "params", "returns", "body"),
+    cst.ClassDef: ("decorators", "name", "bases", "keywords", "body"),
+    cst.IfExp: ("body", "test", "orelse"),
+    cst.Arg: ("keyword", "value"),
+    cst.Parameters: ("posonly_params", "params", "star_arg", "kwonly_params", "star_kwarg"),
+}
+
+
+
+def _concrete(bases: tuple[type, ...]) -> frozenset[type]:
+    found: set[type] = set()
+    pending = list(bases)
+    while pending:
+        cls = pending.pop()
+        found.add(cls)
+        pending.extend(cls.__subclasses__())
+    return frozenset(found)
+
+
+# `type(x) in` a set: an isinstance test against LibCST's abstract bases is several times slower
+_TRIVIA_TYPES = _concrete(_TRIVIA)
+_fields_cache: dict[type, tuple[str, ...]] = {}
+
+
+def _fields(node_type: type) -> tuple[str, ...]:
+    names = _fields_cache.get(node_type)
+    if names is None:
+        names = _ORDER.get(node_type) or tuple(
+            f.name
+            for f in dataclasses.fields(node_type)
+            if not f.name.startswith("whitespace") and f.name not in ("lpar", "rpar", "leading_lines", "lines_after_decorators", "header", "footer")
+        )
+        _fields_cache[node_type] = names
+    return names
+
+
+def children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """The non-trivia child nodes of `node`, in source order."""
+    trivia = _TRIVIA_TYPES
+    for name in _fields(type(node)):
+        value = getattr(node, name, None)
+        kind = type(value)
+        if kind is list or kind is tuple:
+            for item in value:
+                if type(item) not in trivia and isinstance(item, cst.CSTNode):
+                    yield item
+        elif kind not in trivia and isinstance(value, cst.CSTNode):
+            yield value
+
+
+def walk(
+    root: cst.CSTNode,
+    enter: Callable[[cst.CSTNode, cst.CSTNode | None], None],
+    leave: Callable[[cst.CSTNode], None] | None = None,
+) -> None:
+    """Call `enter(node, parent)` for every non-trivia node in source order (and `leave(node)` after
+    its children), without recursion, so deep expressions cannot exhaust the stack."""
+    stack: list[tuple[cst.CSTNode, cst.CSTNode | None, bool]] = [(root, None, False)]
+    while stack:
+        node, parent, leaving = stack.pop()
+        if leaving:
+            if leave is not None:
+                leave(node)
+            continue
+        enter(node, parent)
+        stack.append((node, parent, True))
+        stack.extend((child, node, False) for child in reversed(list(children(node))))
