@@ -843,6 +843,46 @@ def loss_per_output(entry, rewrite) -> None:
     rewrite.add(entry.code, entry.fix, f"`loss={code}` -> `loss={new}`", apply)
 
 
+def _outputs(rewrite) -> int | list[str] | None:
+    """How many outputs `compile()` shows the model has (a count, or the output names of a dict)."""
+    for name in ("loss_weights", "loss"):
+        slot = rewrite.slot(name)
+        value = slot.arg.value if slot is not None else None
+        if isinstance(value, (cst.List, cst.Tuple)) and len(value.elements) >= 2 and all(isinstance(e, cst.Element) for e in value.elements):
+            return len(value.elements)
+        if isinstance(value, cst.Dict) and len(value.elements) >= 2 and all(isinstance(e, cst.DictElement) for e in value.elements):
+            return [_shown(rewrite, e.key) for e in value.elements]
+    return None
+
+
+@transform("metrics-per-output")
+def metrics_per_output(entry, rewrite) -> None:
+    """`compile(loss=[a, b], metrics=['mae'])` -> `metrics=[['mae'], ['mae']]`, as Keras 2 computed them."""
+    slot = rewrite.slot("metrics")
+    value = slot.arg.value if slot is not None else None
+    if not isinstance(value, (cst.List, cst.Tuple)) or not value.elements:
+        return
+    if not all(isinstance(e, cst.Element) and not isinstance(e.value, (cst.List, cst.Tuple, cst.Dict)) for e in value.elements):
+        return
+    outputs = _outputs(rewrite)
+    if outputs is None:
+        return
+    count = outputs if isinstance(outputs, int) else len(outputs)
+    inner = "[" + ", ".join(_shown(rewrite, e.value) for e in value.elements) + "]"
+    if isinstance(outputs, int):
+        new = "[" + ", ".join([inner] * outputs) + "]"
+    else:
+        new = "{" + ", ".join(f"{key}: {inner}" for key in outputs) + "}"
+    safety = "unsafe" if len(value.elements) == count else "safe"
+
+    def apply(plan) -> None:
+        for candidate in plan.slots:
+            if candidate.arg is slot.arg:
+                candidate.value = cst.parse_expression(new)
+
+    rewrite.add(entry.code, safety, f"`metrics={_shown(rewrite, value)}` -> `metrics={new}` (every metric for every output)", apply)
+
+
 @transform("positional-to-keyword")
 def positional_to_keyword(entry, rewrite) -> None:
     """Positional arguments past the first `keep` are written as keywords with their old names."""
