@@ -57,6 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("paths", nargs="*", type=Path, default=None)
     summary.add_argument("--format", choices=("text", "json"), default="text")
 
+    verify = commands.add_parser("verify", help="build each model before and after migration, compare them and train a few steps (needs TensorFlow)")
+    verify.add_argument("paths", nargs="*", type=Path, default=None)
+    verify.add_argument("--steps", type=int, default=2, help="training steps per model (default: 2)")
+    verify.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help="where models train (default: a GPU when TensorFlow sees one)")
+    verify.add_argument("--format", choices=("text", "json"), default="text")
+    verify.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS", help="per-file limit; a program still running is stopped (default: 120)")
+    verify.add_argument("--unsafe-fixes", action=argparse.BooleanOptionalAction, default=True, help="migrate with unsafe fixes too (default: on)")
+    verify.add_argument("--memory-limit", type=float, default=8.0, metavar="GB", help="address-space limit of the worker on CPU (default: 8; 0 for none)")
+
     commands.add_parser("clean", help="remove the cache (.kerasfix_cache)")
     commands.add_parser("rules", help="list every rule")
     explain = commands.add_parser("explain", help="show a rule's documentation and examples")
@@ -78,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
             return _rules()
         if args.command == "explain":
             return _explain(args.code)
+        if args.command == "verify":
+            from kerasfix.verify.command import verify
+
+            return verify(args)
         if args.command == "summary":
             from kerasfix.summary import summary
 

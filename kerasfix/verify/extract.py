@@ -1,0 +1,448 @@
+"""Static slicing: the statements a program needs to build its models, without training, I/O or plotting.
+
+A module-level statement is kept when it builds something Keras (a layer, a model, `add`/`compile`, a
+configuration call) or when a kept statement needs a name it defines, transitively. Training, prediction,
+saving and loading statements are never kept; printing and plotting inside kept code become no-ops; the
+`if __name__ == "__main__":` block is left out. Nothing is executed here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import libcst as cst
+from libcst.metadata import ExpressionContext, ExpressionContextProvider, MetadataWrapper, PositionProvider
+
+from kerasfix.names import ImportTable, dotted
+
+# Methods that train, predict or touch files: a statement calling one never runs under verify.
+OFFENDING_METHODS = frozenset({
+    "fit", "fit_generator", "evaluate", "evaluate_generator", "predict", "predict_generator",
+    "predict_classes", "predict_proba", "predict_on_batch", "train_on_batch", "test_on_batch",
+    "save", "save_weights", "load_weights", "to_json", "to_yaml", "export", "savefig", "to_csv",
+    "dump", "dumps", "write", "writelines", "sleep",
+})
+OFFENDING_CALLS = frozenset({
+    "keras.models.load_model", "keras.models.save_model", "keras.saving.load_model", "keras.saving.save_model",
+    "keras.utils.plot_model", "keras.utils.model_to_dot", "keras.utils.visualize_util.plot",
+})
+# Calls whose only effect is output: harmless, but noise, so they become no-ops in kept code.
+QUIET_FUNCTIONS = frozenset({"print", "pprint", "display", "plot_model", "plot", "input", "breakpoint", "help"})
+QUIET_METHODS = frozenset({"summary", "show", "imshow", "plot", "print_summary", "info", "debug", "warning"})
+QUIET_ROOTS = frozenset({"plt", "pylab", "matplotlib", "sns", "seaborn", "logging", "logger", "log", "pprint", "tqdm"})
+
+# Keras calls that build models or set global state models depend on.
+BUILD_PREFIXES = ("keras.layers.", "keras.applications.", "keras.regularizers.", "keras.initializers.")
+BUILD_CALLS = frozenset({
+    "keras.Sequential", "keras.Model", "keras.Input", "keras.models.clone_model", "keras.models.model_from_json",
+    "keras.backend.set_image_dim_ordering", "keras.backend.set_image_data_format", "keras.config.set_image_data_format",
+    "keras.backend.set_floatx", "keras.config.set_floatx", "keras.backend.set_epsilon", "keras.config.set_epsilon",
+    "keras.utils.set_random_seed",
+})
+MODEL_CALLS = frozenset({"keras.Sequential", "keras.Model", "keras.models.clone_model", "keras.models.model_from_json"})
+BUILD_METHODS = frozenset({"add", "compile", "pop", "build"})
+
+
+@dataclass
+class Unit:
+    """One module-level statement to run, with its first line in the file."""
+
+    line: int
+    code: str
+    defines: list[str]
+    uses: list[str]
+    kind: str  # "import", "def", "class" or "statement"
+
+
+@dataclass
+class Slice:
+    units: list[Unit] = field(default_factory=list)
+    functions: list[str] = field(default_factory=list)  # zero-argument build functions, called after the units
+    sites: dict[str, int] = field(default_factory=dict)  # model-like names ("model", "build()") -> line
+    dropped: list[int] = field(default_factory=list)  # first lines of the statements left out
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class _Info:
+    node: cst.CSTNode
+    index: int
+    start: int
+    end: int
+    line: int
+    kind: str
+    defines: set[str] = field(default_factory=set)
+    uses: set[str] = field(default_factory=set)
+    stores: set[str] = field(default_factory=set)  # plain names assigned
+    receivers: set[str] = field(default_factory=set)  # names whose objects it changes: `m.add(...)`, `m.x = 1`
+    stores_into: bool = False  # assigns an attribute or an item
+    offending_inside: bool = False  # an inner statement trains, predicts or saves
+    builds: bool = False
+    models: bool = False  # calls Sequential/Model
+    offending: bool = False
+    calls: set[str] = field(default_factory=set)  # plain function names called
+    blanks: list[tuple[int, int]] = field(default_factory=list)  # inner statements to neutralise
+    returns_value: bool = False
+    required_params: int = 0
+    main_guard: bool = False
+    future: bool = False
+
+
+class _Analyser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.wrapper = MetadataWrapper(cst.parse_module(text))
+        self.module = self.wrapper.module
+        self.positions = self.wrapper.resolve(PositionProvider)
+        self.contexts = self.wrapper.resolve(ExpressionContextProvider)
+        self.imports = ImportTable.scan(self.module)
+        starts = [0]
+        for index, char in enumerate(text):
+            if char == "\n":
+                starts.append(index + 1)
+        self.line_starts = starts
+
+    def offset(self, position) -> int:
+        return self.line_starts[position.line - 1] + position.column
+
+    def span(self, node: cst.CSTNode) -> tuple[int, int]:
+        code_range = self.positions[node]
+        start = code_range.start
+        decorators = getattr(node, "decorators", ())
+        if decorators:
+            start = self.positions[decorators[0]].start
+        return self.offset(start), self.offset(code_range.end)
+
+    # -- calls
+
+    def qualified(self, func: cst.BaseExpression) -> str | None:
+        try:
+            return self.imports.qualified(func)
+        except Exception:  # noqa: BLE001 - an unusual callee is simply not a Keras name
+            return None
+
+    def call_kind(self, call: cst.Call) -> str | None:
+        """"offending", "quiet", "build", "model" or None."""
+        func = call.func
+        name = dotted(func)
+        qualified = self.qualified(func)
+        if qualified in OFFENDING_CALLS:
+            return "offending"
+        if isinstance(func, cst.Attribute):
+            method = func.attr.value
+            if method in OFFENDING_METHODS and qualified is None:
+                return "offending"
+            root = name.split(".")[0] if name else None
+            if root in QUIET_ROOTS:
+                return "quiet"
+            if method in QUIET_METHODS and (qualified is None or not qualified.startswith("keras.layers")):
+                return "quiet"
+            if method in BUILD_METHODS and qualified is None:
+                return "build"
+        elif isinstance(func, cst.Name) and func.value in QUIET_FUNCTIONS:
+            return "quiet"
+        if qualified is not None:
+            if qualified in MODEL_CALLS:
+                return "model"
+            if qualified in BUILD_CALLS or qualified.startswith(BUILD_PREFIXES):
+                return "build"
+        return None
+
+    def statement_kinds(self, node: cst.CSTNode) -> set[str]:
+        kinds: set[str] = set()
+        for call in _calls(node):
+            kind = self.call_kind(call)
+            if kind:
+                kinds.add(kind)
+        return kinds
+
+    def quiet_statement(self, statement: cst.BaseSmallStatement) -> bool:
+        """A bare call (or print of calls) made only for its output."""
+        if not isinstance(statement, cst.Expr) or not isinstance(statement.value, cst.Call):
+            return False
+        return self.call_kind(statement.value) == "quiet"
+
+    # -- statements
+
+    def analyse(self, index: int, node: cst.CSTNode) -> _Info:
+        start, end = self.span(node)
+        line = self.positions[node].start.line
+        decorators = getattr(node, "decorators", ())
+        if decorators:
+            line = self.positions[decorators[0]].start.line
+        kind = "statement"
+        if isinstance(node, cst.FunctionDef):
+            kind = "def"
+        elif isinstance(node, cst.ClassDef):
+            kind = "class"
+        elif isinstance(node, cst.SimpleStatementLine) and all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in node.body):
+            kind = "import"
+        info = _Info(node, index, start, end, line, kind)
+        if kind == "import":
+            self._imports(node, info)
+            return info
+        if isinstance(node, cst.If) and _is_main_guard(node.test):
+            info.main_guard = True
+            return info
+        if isinstance(node, cst.SimpleStatementLine):
+            kinds = self.statement_kinds(node)
+            if "offending" in kinds or all(self.quiet_statement(s) for s in node.body):
+                info.offending = True
+                return info
+        self._collect(node, info)
+        if kind in ("def", "class"):
+            info.defines = {node.name.value}
+            info.uses -= info.stores
+            info.uses.discard(node.name.value)
+            if kind == "def":
+                info.required_params = _required_params(node)
+        else:
+            info.receivers = (_receivers(node) & info.uses) - set(self.imports.bindings)
+            info.defines = info.stores | info.receivers
+        return info
+
+    def _imports(self, node: cst.SimpleStatementLine, info: _Info) -> None:
+        for statement in node.body:
+            if isinstance(statement, cst.ImportFrom):
+                module = dotted(statement.module) if statement.module is not None else None
+                if module == "__future__":
+                    info.future = True
+                if isinstance(statement.names, cst.ImportStar):
+                    info.defines.add("*")
+                    continue
+                for alias in statement.names:
+                    info.defines.add(_alias_name(alias, from_import=True))
+            else:
+                for alias in statement.names:
+                    info.defines.add(_alias_name(alias, from_import=False))
+
+    def _collect(self, node: cst.CSTNode, info: _Info) -> None:
+        analyser = self
+
+        class Visitor(cst.CSTVisitor):
+            def visit_SimpleStatementLine(self, inner: cst.SimpleStatementLine) -> bool:
+                if inner is node:
+                    return True
+                kinds = analyser.statement_kinds(inner)
+                if "offending" in kinds or all(analyser.quiet_statement(s) for s in inner.body):
+                    if "offending" in kinds:
+                        info.offending_inside = True
+                    info.blanks.append(analyser.span(inner))
+                    return False
+                return True
+
+            def visit_SimpleStatementSuite(self, suite: cst.SimpleStatementSuite) -> bool:
+                for small in suite.body:
+                    kinds = analyser.statement_kinds(small)
+                    if "offending" in kinds or analyser.quiet_statement(small):
+                        if "offending" in kinds:
+                            info.offending_inside = True
+                        info.blanks.append(analyser.span(small))
+                return True
+
+            def visit_Expr(self, expr: cst.Expr) -> bool:
+                start, _ = analyser.span(expr)
+                return not any(s <= start < e for s, e in info.blanks)
+
+            def visit_Return(self, ret: cst.Return) -> None:
+                if ret.value is not None:
+                    info.returns_value = True
+
+            def visit_Name(self, name: cst.Name) -> None:
+                context = analyser.contexts.get(name)
+                if context is ExpressionContext.LOAD:
+                    info.uses.add(name.value)
+                elif context in (ExpressionContext.STORE, ExpressionContext.DEL):
+                    info.stores.add(name.value)
+
+            def visit_Attribute(self, attribute: cst.Attribute) -> None:
+                if analyser.contexts.get(attribute) in (ExpressionContext.STORE, ExpressionContext.DEL):
+                    info.stores_into = True
+
+            def visit_Subscript(self, subscript: cst.Subscript) -> None:
+                if analyser.contexts.get(subscript) in (ExpressionContext.STORE, ExpressionContext.DEL):
+                    info.stores_into = True
+
+            def visit_Call(self, call: cst.Call) -> None:
+                kind = analyser.call_kind(call)
+                if kind in ("build", "model"):
+                    info.builds = True
+                if kind == "model":
+                    info.models = True
+                if isinstance(call.func, cst.Name):
+                    info.calls.add(call.func.value)
+
+        node.visit(Visitor())
+
+
+def _calls(node: cst.CSTNode) -> list[cst.Call]:
+    found: list[cst.Call] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            found.append(call)
+
+    node.visit(Finder())
+    return found
+
+
+def _alias_name(alias: cst.ImportAlias, from_import: bool) -> str:
+    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+        return alias.asname.name.value
+    name = dotted(alias.name) or ""
+    return name if from_import else name.split(".")[0]
+
+
+def _is_main_guard(test: cst.BaseExpression) -> bool:
+    if not isinstance(test, cst.Comparison):
+        return False
+    parts = [test.left, *(c.comparator for c in test.comparisons)]
+    return any(isinstance(p, cst.Name) and p.value == "__name__" for p in parts)
+
+
+def _required_params(node: cst.FunctionDef) -> int:
+    params = node.params
+    return sum(1 for p in [*params.posonly_params, *params.params] if p.default is None) + sum(
+        1 for p in params.kwonly_params if p.default is None
+    )
+
+
+def _neutralise(code: str, base: int, blanks: list[tuple[int, int]]) -> str:
+    """Replace inner statements by no-ops that keep every line where it was."""
+    for start, end in sorted(blanks, reverse=True):
+        start, end = start - base, end - base
+        lines = code.count("\n", start, end)
+        replacement = "pass" if lines == 0 else "(None" + "\n" * lines + ")"
+        code = code[:start] + replacement + code[end:]
+    return code
+
+
+def extract(text: str) -> Slice:
+    """The slice of `text` that builds its models (raises libcst.ParserSyntaxError on a syntax error)."""
+    analyser = _Analyser(text)
+    infos = [analyser.analyse(index, node) for index, node in enumerate(analyser.module.body)]
+    local_functions = {i.node.name.value: i for i in infos if i.kind == "def"}
+    local_classes = {i.node.name.value for i in infos if i.kind == "class"}
+    _propagate_builds(infos, local_functions)
+    usable = [i for i in infos if not i.offending and not i.main_guard]
+    kept: set[int] = set()
+
+    def include(info: _Info) -> None:
+        if info.index in kept:
+            return
+        kept.add(info.index)
+        # A function body runs when called, so what it reads may be defined anywhere in the file.
+        anywhere = info.kind in ("def", "class")
+        for other in usable:
+            if other.index == info.index or (not anywhere and other.index > info.index):
+                continue
+            if info.uses & other.defines:
+                include(other)
+
+    for info in usable:
+        if info.future or (info.kind == "import" and "*" in info.defines):
+            include(info)
+    builders = _builders(local_functions)
+    for info in usable:
+        if info.kind == "statement" and (info.builds or info.calls & builders):
+            include(info)
+    # Statements that change kept objects (freeze layers, add to a model built above) count as building.
+    changed = True
+    while changed:
+        changed = False
+        defined = {name for i in usable if i.index in kept for name in i.defines}
+        for info in usable:
+            if info.index in kept or info.kind != "statement":
+                continue
+            if info.receivers & defined or (info.stores_into and info.uses & defined):
+                include(info)
+                changed = True
+
+    called = {name for i in usable if i.index in kept and i.kind == "statement" for name in i.calls}
+    functions = [
+        name for name, info in local_functions.items()
+        if name in builders and info.required_params == 0 and info.returns_value
+        and not info.offending_inside and name not in called
+    ]
+    for name in functions:
+        include(local_functions[name])
+
+    result = Slice()
+    for info in infos:
+        if info.index not in kept:
+            result.dropped.append(info.line)
+            continue
+        code = _neutralise(text[info.start : info.end], info.start, info.blanks)
+        result.units.append(Unit(info.line, code, sorted(info.defines), sorted(info.uses), info.kind))
+        if info.kind == "statement" and isinstance(info.node, cst.SimpleStatementLine):
+            for name in _model_targets(info.node, analyser, builders | set(local_functions), local_classes):
+                result.sites[name] = info.line
+    result.functions = functions
+    for name in functions:
+        result.sites[f"{name}()"] = local_functions[name].line
+    return result
+
+
+def _builders(local_functions: dict[str, _Info]) -> set[str]:
+    return {name for name, info in local_functions.items() if info.builds}
+
+
+def _propagate_builds(infos: list[_Info], local_functions: dict[str, _Info]) -> None:
+    """A function that calls a model-building function builds models too."""
+    changed = True
+    while changed:
+        changed = False
+        for info in infos:
+            if info.builds:
+                continue
+            if any(local_functions[name].builds for name in info.calls if name in local_functions):
+                info.builds = True
+                changed = True
+
+
+def _receivers(node: cst.CSTNode) -> set[str]:
+    """Names whose objects a statement may change: `model.add(...)`, `model.trainable = False`, `d[k] = v`."""
+    found: set[str] = set()
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            if isinstance(call.func, cst.Attribute):
+                root = _root_name(call.func.value)
+                if root:
+                    found.add(root)
+
+        def visit_AssignTarget(self, target: cst.AssignTarget) -> None:
+            if isinstance(target.target, (cst.Attribute, cst.Subscript)):
+                root = _root_name(target.target)
+                if root:
+                    found.add(root)
+
+    node.visit(Finder())
+    return found
+
+
+def _root_name(node: cst.BaseExpression) -> str | None:
+    while isinstance(node, (cst.Attribute, cst.Subscript, cst.Call)):
+        node = node.value if not isinstance(node, cst.Call) else node.func
+    return node.value if isinstance(node, cst.Name) else None
+
+
+def _model_targets(node: cst.SimpleStatementLine, analyser: _Analyser, functions: set[str], classes: set[str]) -> list[str]:
+    names: list[str] = []
+    for statement in node.body:
+        if isinstance(statement, cst.Assign):
+            targets, value = [t.target for t in statement.targets], statement.value
+        elif isinstance(statement, cst.AnnAssign) and statement.value is not None:
+            targets, value = [statement.target], statement.value
+        else:
+            continue
+        if not isinstance(value, cst.Call):
+            continue
+        qualified = analyser.qualified(value.func)
+        local = isinstance(value.func, cst.Name) and (value.func.value in functions or value.func.value in classes)
+        if not (local or qualified in MODEL_CALLS or (qualified or "").startswith("keras.applications.")):
+            continue
+        names.extend(t.value for t in targets if isinstance(t, cst.Name))
+    return names

@@ -1,0 +1,535 @@
+"""Inside the worker: run both slices, compare each model pair, copy weights, compare outputs, train."""
+
+from __future__ import annotations
+
+import ast
+import linecache
+import math
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+import keras
+import tensorflow as tf
+
+from kerasfix.verify import compat
+from kerasfix.verify.sandbox import ProgramExit
+
+TOLERANCE = 1e-5
+BATCH = 4
+TRAIN_BATCH = 8
+SEQUENCE_LENGTH = 8  # for input dimensions a model leaves open
+
+
+@dataclass
+class Side:
+    """One program (original or migrated) after running its slice."""
+
+    label: str
+    models: dict[str, Any] = field(default_factory=dict)
+    failed: dict[str, dict] = field(default_factory=dict)  # name -> error
+    errors: list[dict] = field(default_factory=list)  # failures not tied to a name
+
+
+def _error(exc: BaseException, filename: str, text_lines: list[str], side: str) -> dict:
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename == filename:
+            line = frame.lineno
+    if isinstance(exc, SystemExit):
+        message = f"the program called sys.exit({exc.code!r}); verify stops the file's models here"
+        kind = "SystemExit"
+    else:
+        message = str(exc).strip() or repr(exc)
+        kind = type(exc).__name__
+    if "NHWC tensor format on the CPU" in message:
+        message = ("TensorFlow runs channels_first convolutions only on a GPU, so this model cannot run here; "
+                   "verify it on a machine with a GPU (--device gpu)")
+    if len(message) > 600:
+        message = message[:600] + " ..."
+    source = text_lines[line - 1].strip() if line and 0 < line <= len(text_lines) else None
+    return {"type": kind, "message": message, "line": line, "source": source, "side": side}
+
+
+def run_side(job_side: dict, label: str, original: bool, progress: Callable[[str, int], None]) -> Side:
+    """Run a slice statement by statement; a failing statement fails only the names that depend on it."""
+    filename = f"<kerasfix-verify {label}: {job_side['file']}>"
+    text = job_side["text"]
+    lines = text.splitlines()
+    linecache.cache[filename] = (len(text), None, [line + "\n" for line in lines], filename)
+    compat.reset()
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(job_side.get("seed", 0))
+    namespace: dict = {"__name__": "__kerasfix_verify__", "__file__": job_side.get("path", filename)}
+    if original:
+        namespace["__builtins__"] = compat.builtins_for_original()
+    side = Side(label)
+    for unit in job_side["units"]:
+        blocked = [name for name in unit["uses"] if name in side.failed]
+        if blocked:
+            cause = side.failed[blocked[0]]
+            for name in unit["defines"]:
+                side.failed.setdefault(name, cause)
+            continue
+        progress(label, unit["line"])
+        try:
+            tree = ast.parse(unit["code"], filename, "exec")
+            ast.increment_lineno(tree, unit["line"] - 1)
+            exec(compile(tree, filename, "exec"), namespace)  # noqa: S102 - running user code is the point of verify
+        except (Exception, SystemExit, ProgramExit) as exc:  # noqa: BLE001
+            error = _error(exc, filename, lines, label)
+            if not unit["defines"]:
+                side.errors.append(error)
+            for name in unit["defines"]:
+                side.failed[name] = error
+    seen: set[int] = set()
+    for name, value in list(namespace.items()):
+        if isinstance(value, keras.Model) and not name.startswith("_") and name not in side.failed and id(value) not in seen:
+            seen.add(id(value))
+            side.models[name] = value
+            if original:
+                compat.apply_initial_weights(leaves(value))
+    for name in job_side["functions"]:
+        if name in side.failed:
+            side.failed[f"{name}()"] = side.failed[name]
+            continue
+        progress(label, job_side["sites"].get(f"{name}()", 0))
+        try:
+            result = namespace[name]()
+        except (Exception, SystemExit, ProgramExit) as exc:  # noqa: BLE001
+            side.failed[f"{name}()"] = _error(exc, filename, lines, label)
+            continue
+        if original:
+            for item in result if isinstance(result, (tuple, list)) else [result]:
+                if isinstance(item, keras.Model):
+                    compat.apply_initial_weights(leaves(item))
+        if isinstance(result, keras.Model):
+            side.models[f"{name}()"] = result
+        elif isinstance(result, (tuple, list)):
+            for index, item in enumerate(result):
+                if isinstance(item, keras.Model):
+                    side.models[f"{name}()[{index}]"] = item
+    return side
+
+
+# ---------------------------------------------------------------------------------------------
+# layers
+
+
+def kind(layer) -> str:
+    """The Keras class a layer is, seen through the compatibility subclasses."""
+    for cls in type(layer).__mro__:
+        if "_kerasfix_compat" in cls.__dict__:
+            continue
+        return cls.__name__
+    return type(layer).__name__
+
+
+def leaves(model) -> list:
+    """The model's layers in order, nested models (and Keras 1 Merge branches) expanded, inputs left out."""
+    found: list = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        if isinstance(layer, keras.Model):
+            found.extend(leaves(layer))
+            continue
+        found.append(layer)
+    unique: list = []
+    ids: set[int] = set()
+    for layer in found:
+        if id(layer) not in ids:
+            ids.add(id(layer))
+            unique.append(layer)
+    return unique
+
+
+def _shape(shape) -> list | None:
+    if shape is None:
+        return None
+    return [None if d is None else int(d) for d in shape]
+
+
+def output_shapes(layer) -> list | None:
+    nodes = getattr(layer, "_inbound_nodes", None) or []
+    if not nodes:
+        return None
+    shapes = [_shape(t.shape) for t in keras.tree.flatten(nodes[0].output_tensors)]
+    return shapes[0] if len(shapes) == 1 else shapes
+
+
+def params(layer) -> int | None:
+    try:
+        return int(layer.count_params()) if layer.built else None
+    except ValueError:
+        return None
+
+
+def layer_record(layer) -> dict:
+    return {"name": layer.name, "type": kind(layer), "output_shape": output_shapes(layer), "params": params(layer)}
+
+
+def model_totals(model) -> dict:
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    frozen = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
+    return {"total": trainable + frozen, "trainable": trainable, "non_trainable": frozen}
+
+
+# Layers that are the identity at inference and hold no weights: a migration may add or drop them
+# (Keras 1 `Embedding(dropout=)` becomes a SpatialDropout1D) without changing shapes, weights or outputs.
+IDENTITY_AT_INFERENCE = frozenset({
+    "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise", "GaussianDropout",
+    "AlphaDropout", "ActivityRegularization",
+})
+
+
+def structural(records: list[dict]) -> list[dict]:
+    return [r for r in records if r["type"] not in IDENTITY_AT_INFERENCE]
+
+
+def identity_note(original: list[dict], migrated: list[dict]) -> str | None:
+    a = [r["type"] for r in original if r["type"] in IDENTITY_AT_INFERENCE]
+    b = [r["type"] for r in migrated if r["type"] in IDENTITY_AT_INFERENCE]
+    if a == b:
+        return None
+    return (f"inference-only layers differ ({', '.join(a) or 'none'} in the original, {', '.join(b) or 'none'} after "
+            "migration); they change training noise, not shapes, weights or outputs")
+
+
+def compare_layers(original: list[dict], migrated: list[dict]) -> tuple[bool, bool, list[str]]:
+    """(shapes and types match, parameter counts match, differences in words), inference-only layers aside."""
+    original, migrated = structural(original), structural(migrated)
+    differences: list[str] = []
+    shapes_ok = params_ok = True
+    if len(original) != len(migrated):
+        differences.append(f"{len(original)} layers in the original, {len(migrated)} after migration")
+        shapes_ok = params_ok = False
+    for index, (a, b) in enumerate(zip(original, migrated), start=1):
+        if a["type"] != b["type"] or a["output_shape"] != b["output_shape"]:
+            shapes_ok = False
+            differences.append(
+                f"layer {index}: {a['type']} {_fmt(a['output_shape'])} became {b['type']} {_fmt(b['output_shape'])}"
+            )
+        if a["params"] != b["params"]:
+            params_ok = False
+            differences.append(f"layer {index} ({b['type']} {b['name']}): {a['params']} parameters became {b['params']}")
+    return shapes_ok, params_ok, differences
+
+
+def _fmt(shape) -> str:
+    if shape is None:
+        return "(?)"
+    if shape and isinstance(shape[0], list):
+        return ", ".join(_fmt(s) for s in shape)
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+
+
+# ---------------------------------------------------------------------------------------------
+# weights, inputs and outputs
+
+
+def copy_weights(source, target) -> str | None:
+    """Copy weights layer by layer (in order) when every shape matches, else the whole list; None when done."""
+    a = [l for l in leaves(source) if l.weights]
+    b = [l for l in leaves(target) if l.weights]
+    if len(a) == len(b):
+        pairs = [(x, y) for x, y in zip(a, b)]
+        if all([w.shape for w in x.get_weights()] == [w.shape for w in y.get_weights()] for x, y in pairs):
+            for x, y in pairs:
+                if x.get_weights():
+                    y.set_weights(x.get_weights())
+            return None
+    weights = source.get_weights()
+    if [w.shape for w in weights] == [w.shape for w in target.get_weights()]:
+        target.set_weights(weights)
+        return None
+    return "the weights could not be copied: their shapes differ"
+
+
+def _embedding_inputs(model) -> dict[int, int]:
+    """Input index -> the vocabulary size of an Embedding that reads it."""
+    found: dict[int, int] = {}
+    try:
+        inputs = list(model.inputs)
+    except (AttributeError, ValueError):
+        return found
+    targets = {id(t): index for index, t in enumerate(inputs)}
+    _walk_embeddings(model, targets, found)
+    return found
+
+
+def _walk_embeddings(model, targets: dict[int, int], found: dict[int, int]) -> None:
+    for layer in model.layers:
+        for node in getattr(layer, "_inbound_nodes", []) or []:
+            tensors = keras.tree.flatten(node.input_tensors)
+            for position, tensor in enumerate(tensors):
+                index = targets.get(id(tensor))
+                if index is None:
+                    continue
+                if isinstance(layer, keras.layers.Embedding):
+                    found[index] = min(found.get(index, layer.input_dim), layer.input_dim)
+                elif isinstance(layer, keras.Model) and position < len(getattr(layer, "inputs", []) or []):
+                    inner = {id(layer.inputs[position]): index}
+                    _walk_embeddings(layer, inner, found)
+
+
+def make_inputs(model, batch: int, rng: np.random.Generator) -> list[np.ndarray]:
+    vocabularies = _embedding_inputs(model)
+    if not vocabularies and any(isinstance(l, keras.layers.Embedding) for l in leaves(model)):
+        smallest = min(l.input_dim for l in leaves(model) if isinstance(l, keras.layers.Embedding))
+        vocabularies = {index: smallest for index, t in enumerate(model.inputs) if len(t.shape) <= 2}
+    arrays = []
+    for index, tensor in enumerate(model.inputs):
+        shape = [batch] + [SEQUENCE_LENGTH if d is None else int(d) for d in tensor.shape[1:]]
+        dtype = str(tensor.dtype)
+        if index in vocabularies:
+            arrays.append(rng.integers(0, vocabularies[index], size=shape).astype(dtype))
+        elif "int" in dtype or "bool" in dtype:
+            arrays.append(rng.integers(0, 2, size=shape).astype(dtype))
+        else:
+            arrays.append(rng.standard_normal(size=shape).astype(dtype))
+    return arrays
+
+
+def _feed(arrays: list[np.ndarray]):
+    return arrays[0] if len(arrays) == 1 else arrays
+
+
+def _numpy_outputs(outputs) -> list[np.ndarray]:
+    return [np.asarray(keras.ops.convert_to_numpy(o)) for o in keras.tree.flatten(outputs)]
+
+
+def _forward(model, arrays: list[np.ndarray]):
+    """One inference pass as a graph: eager recurrent layers step through time op by op, many times slower."""
+    return tf.function(lambda inputs: model(inputs, training=False))(_feed(arrays))
+
+
+def output_difference(original, migrated, arrays: list[np.ndarray]) -> tuple[float | None, str | None]:
+    a = _numpy_outputs(_forward(original, arrays))
+    b = _numpy_outputs(_forward(migrated, arrays))
+    if len(a) != len(b) or any(x.shape != y.shape for x, y in zip(a, b)):
+        return None, f"the outputs differ in shape: {[x.shape for x in a]} vs {[y.shape for y in b]}"
+    if not a:
+        return 0.0, None
+    return float(max(np.max(np.abs(x.astype(np.float64) - y.astype(np.float64))) if x.size else 0.0 for x, y in zip(a, b))), None
+
+
+# ---------------------------------------------------------------------------------------------
+# training
+
+
+def _loss_name(loss) -> str:
+    if loss is None:
+        return ""
+    if isinstance(loss, str):
+        name = loss
+    elif isinstance(loss, keras.losses.Loss):
+        name = type(loss).__name__
+        fn = getattr(loss, "fn", None)
+        if fn is not None and type(loss).__name__ == "LossFunctionWrapper":
+            name = getattr(fn, "__name__", name)
+    else:
+        name = getattr(loss, "__name__", type(loss).__name__)
+    return name.replace("_", "").lower()
+
+
+def _losses_per_output(model) -> list:
+    loss = getattr(model, "loss", None)
+    outputs = list(model.outputs)
+    names = list(getattr(model, "output_names", []) or [])
+    if isinstance(loss, dict):
+        return [loss.get(name) for name in names] if len(names) == len(outputs) else [None] * len(outputs)
+    if isinstance(loss, (list, tuple)):
+        return list(loss) + [None] * (len(outputs) - len(loss))
+    return [loss] * len(outputs)
+
+
+def default_loss(model) -> str:
+    last = leaves(model)[-1] if leaves(model) else None
+    activation = getattr(getattr(last, "activation", None), "__name__", "")
+    if kind(last) == "Activation":
+        activation = getattr(last.activation, "__name__", "")
+    if activation == "softmax":
+        return "categorical_crossentropy"
+    if activation == "sigmoid":
+        return "binary_crossentropy"
+    return "mean_squared_error"
+
+
+def make_targets(model, batch: int, rng: np.random.Generator) -> list[np.ndarray]:
+    targets = []
+    for tensor, loss in zip(model.outputs, _losses_per_output(model)):
+        name = _loss_name(loss)
+        shape = [batch] + [SEQUENCE_LENGTH if d is None else int(d) for d in tensor.shape[1:]]
+        classes = shape[-1] if len(shape) > 1 else 1
+        if "sparse" in name:
+            targets.append(rng.integers(0, max(classes, 1), size=shape[:-1] or [batch]).astype("int32"))
+        elif "categorical" in name or "kld" in name or "kl" == name[:2] or "poisson" in name:
+            labels = rng.integers(0, max(classes, 1), size=shape[:-1])
+            targets.append(np.eye(classes, dtype="float32")[labels])
+        elif "binary" in name or "hinge" in name:
+            targets.append(rng.integers(0, 2, size=shape).astype("float32"))
+        else:
+            targets.append(rng.standard_normal(size=shape).astype("float32"))
+    return targets
+
+
+def train(model, steps: int, device: str, rng: np.random.Generator) -> tuple[list[float], str | None]:
+    """Losses of `steps` training steps on synthetic data; a note when verify chose the loss itself."""
+    note = None
+    if not getattr(model, "compiled", False) or getattr(model, "optimizer", None) is None:
+        loss = default_loss(model)
+        model.compile(optimizer="adam", loss=loss)
+        note = f"not compiled by the program; trained with adam and {loss}"
+    x = make_inputs(model, TRAIN_BATCH, rng)
+    y = make_targets(model, TRAIN_BATCH, rng)
+    losses: list[float] = []
+    with tf.device(device):
+        optimizer = model.optimizer
+        if not getattr(optimizer, "built", True):
+            # fit() builds the optimizer before its first step; doing the same spares tf.function a second trace
+            optimizer.build(model.trainable_variables)
+        for _ in range(steps):
+            result = model.train_on_batch(_feed(x), _feed(y))
+            value = result[0] if isinstance(result, (list, tuple)) else result
+            losses.append(float(np.asarray(value)))
+    return losses, note
+
+
+# ---------------------------------------------------------------------------------------------
+# one file
+
+
+def _guess_input_shape(model) -> tuple | None:
+    """Token sequences of any length for a Sequential that starts with an Embedding and states no shape."""
+    layers = getattr(model, "layers", [])
+    if isinstance(model, keras.Sequential) and layers and isinstance(layers[0], keras.layers.Embedding):
+        return (None, None)
+    return None
+
+
+def _ensure_built(migrated, original) -> str | None:
+    note = None
+    if original is not None and not _has_inputs(original) and not _has_inputs(migrated):
+        shape = _guess_input_shape(original)
+        if shape is not None and _guess_input_shape(migrated) == shape:
+            original.build(shape)
+            migrated.build(shape)
+            return "no input shape in the program (Keras builds it at the first fit); verify built both for token sequences of any length"
+    if migrated.built and _has_inputs(migrated):
+        return note
+    if original is not None and original.built and _has_inputs(original):
+        shapes = [tuple(t.shape) for t in original.inputs]
+        migrated.build(shapes[0] if len(shapes) == 1 else shapes)
+        if isinstance(migrated, keras.Sequential) and not _has_inputs(migrated):
+            return "the migrated model has no input shape"
+        return "the migrated model states no input shape; built with the original's"
+    return None
+
+
+def _has_inputs(model) -> bool:
+    try:
+        return bool(model.inputs)
+    except (AttributeError, ValueError):
+        return False
+
+
+def verify_model(name: str, original, migrated, job: dict, rng_seed: int) -> dict:
+    record: dict = {"name": name, "built": False, "shapes_match": None, "params_match": None, "max_output_diff": None,
+                    "trained": False, "loss": [], "device": job["device"], "error": None, "notes": [], "differences": []}
+    started = time.perf_counter()
+    try:
+        note = _ensure_built(migrated, original)
+        if note:
+            record["notes"].append(note)
+        if not (original.built and _has_inputs(original)) or not _has_inputs(migrated):
+            record["error"] = {"type": "NotBuilt", "message": "the model has no input shape, so it was never built; give its first layer an input shape", "line": None, "source": None, "side": "migrated"}
+            return record
+        record["built"] = True
+        a = [layer_record(l) for l in leaves(original)]
+        b = [layer_record(l) for l in leaves(migrated)]
+        record["layers"] = {"original": a, "migrated": b}
+        record["top_layers"] = [layer_record(l) for l in migrated.layers]
+        totals_a, totals_b = model_totals(original), model_totals(migrated)
+        record["params"] = {"original": totals_a["total"], "migrated": totals_b["total"],
+                            "trainable": [totals_a["trainable"], totals_b["trainable"]]}
+        shapes_ok, params_ok, differences = compare_layers(a, b)
+        note = identity_note(a, b)
+        if note:
+            record["notes"].append(note)
+        params_ok = params_ok and totals_a == totals_b
+        record["shapes_match"], record["params_match"] = shapes_ok, params_ok
+        record["differences"] = differences
+        problem = copy_weights(original, migrated)
+        if problem is None:
+            arrays = make_inputs(migrated, BATCH, np.random.default_rng(rng_seed))
+            diff, problem = output_difference(original, migrated, arrays)
+            record["max_output_diff"] = diff
+        if problem:
+            record["differences"].append(problem)
+    except Exception as exc:  # noqa: BLE001 - one model's failure never stops the others
+        record["error"] = _error(exc, "", [], "compare")
+        record["error"]["message"] = f"comparing: {record['error']['message']}"
+    try:
+        if record["built"]:
+            losses, note = train(migrated, job["steps"], job["device"], np.random.default_rng(rng_seed + 1))
+            record["loss"] = losses
+            record["trained"] = bool(losses) and all(math.isfinite(v) for v in losses)
+            if note:
+                record["notes"].append(note)
+            if not record["trained"]:
+                record["differences"].append("training produced a non-finite loss")
+    except Exception as exc:  # noqa: BLE001
+        if record["error"] is None:
+            record["error"] = _error(exc, "", [], "train")
+            record["error"]["message"] = f"training: {record['error']['message']}"
+    record["time"] = round(time.perf_counter() - started, 3)
+    return record
+
+
+def _same(a: dict, b: dict | None) -> bool:
+    """The same failure seen from both programs (the model's record already shows it)."""
+    return b is not None and a.get("type") == b.get("type") and b.get("message", "").endswith(a.get("message", ""))
+
+
+def verify_file(job: dict, progress: Callable[[str, int], None]) -> dict:
+    started = time.perf_counter()
+    seed = job.get("seed", 0)
+    original = run_side(dict(job["original"], seed=seed), "original", True, progress)
+    migrated = run_side(dict(job["migrated"], seed=seed), "migrated", False, progress)
+    build_time = time.perf_counter() - started
+    names: list[str] = []
+    for candidate in [*original.models, *migrated.models, *original.failed, *migrated.failed]:
+        if candidate in names:
+            continue
+        model_like = candidate in original.models or candidate in migrated.models or candidate in job["original"]["sites"] or candidate in job["migrated"]["sites"]
+        if model_like:
+            names.append(candidate)
+    records = []
+    for name in names:
+        a, b = original.models.get(name), migrated.models.get(name)
+        if a is None or b is None:
+            error = migrated.failed.get(name) if b is None else None
+            if error is not None and a is None and _same(error, original.failed.get(name)):
+                error = original.failed[name]  # both fail alike: the user's own file and line say more
+            error = error or original.failed.get(name)
+            if error is None:
+                where = "migrated" if b is None else "original"
+                error = {"type": "Missing", "message": f"the {where} program has no model named {name!r}", "line": None, "source": None, "side": where}
+            elif error["side"] == "original" and b is not None:
+                error = dict(error, message="the original does not build under the Keras 1/2 compatibility layer: " + error["message"])
+            records.append({"name": name, "built": False, "shapes_match": None, "params_match": None, "max_output_diff": None,
+                            "trained": False, "loss": [], "device": job["device"], "error": error, "notes": [], "differences": []})
+            continue
+        records.append(verify_model(name, a, b, job, seed))
+    errors = original.errors + migrated.errors
+    reported = {id(r["error"]) for r in records if r["error"] is not None} | {id(e) for e in errors}
+    for side in (original, migrated):
+        for error in side.failed.values():
+            if id(error) not in reported and not any(_same(error, r["error"]) for r in records):
+                reported.add(id(error))
+                errors.append(error)
+    return {"models": records, "errors": errors, "build_time": round(build_time, 3)}

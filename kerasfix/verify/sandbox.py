@@ -1,0 +1,207 @@
+"""What user code may do inside the verify worker: no network, no downloads, no exit, bounded memory.
+
+Installed once when the worker starts. Dataset loaders and `get_file` answer with small synthetic data of
+the documented shapes and dtypes, so programs that read a Keras dataset to size their models still build.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from pathlib import Path
+
+import numpy as np
+
+SAMPLES = {"train": 256, "test": 64}
+
+
+class NetworkDisabled(ConnectionRefusedError):
+    """User code tried to reach the network."""
+
+
+class ProgramExit(Exception):
+    """User code tried to end the process."""
+
+
+def _refuse(*args, **kwargs):
+    target = ""
+    for arg in args:
+        if isinstance(arg, tuple) and arg:
+            target = f" to {arg[0]}:{arg[1]}" if len(arg) > 1 else f" to {arg[0]}"
+            break
+        if isinstance(arg, str):
+            target = f" to {arg}"
+            break
+    raise NetworkDisabled(f"network access is disabled under `kerasfix verify` (the program tried to connect{target})")
+
+
+def block_network() -> None:
+    socket.socket.connect = lambda self, address: _refuse(address)  # type: ignore[method-assign]
+    socket.socket.connect_ex = lambda self, address: _refuse(address)  # type: ignore[method-assign]
+    socket.create_connection = lambda address, *a, **k: _refuse(address)  # type: ignore[assignment]
+    socket.getaddrinfo = lambda host, *a, **k: _refuse(host)  # type: ignore[assignment]
+
+
+def block_exit() -> None:
+    def no_exit(code=0):
+        raise ProgramExit(f"the program called os._exit({code})")
+
+    os._exit = no_exit  # type: ignore[assignment]
+
+
+def limit_memory(gigabytes: float) -> str | None:
+    """Cap the worker's address space; returns a note when the limit cannot be applied."""
+    try:
+        import resource
+    except ImportError:
+        return "memory limit not applied (no `resource` module on this platform)"
+    limit = int(gigabytes * 1024**3)
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ValueError, OSError) as error:
+        return f"memory limit not applied: {error}"
+    return None
+
+
+def quiet_tensorflow() -> None:
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    try:
+        import absl.logging
+
+        absl.logging.set_verbosity(absl.logging.ERROR)
+    except ImportError:
+        pass
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    import keras
+
+    keras.utils.disable_interactive_logging()
+
+
+# ---------------------------------------------------------------------------------------------
+# synthetic datasets
+
+
+def _rng() -> np.random.Generator:
+    return np.random.default_rng(1234)
+
+
+def _images(shape: tuple, classes: int, label_shape: tuple):
+    rng = _rng()
+
+    def split(n):
+        x = rng.integers(0, 256, size=(n, *shape), dtype=np.uint8)
+        y = rng.integers(0, classes, size=(n, *label_shape)).astype(np.uint8 if label_shape == () else np.int64)
+        return x, y
+
+    return split(SAMPLES["train"]), split(SAMPLES["test"])
+
+
+def _sequences(classes: int, num_words=None, maxlen=None, start_char=1, **kwargs):
+    rng = _rng()
+    vocabulary = num_words or 2000
+    longest = maxlen or 120
+
+    def split(n):
+        lengths = rng.integers(min(10, longest), longest + 1, size=n)
+        x = np.empty(n, dtype=object)
+        for index, length in enumerate(lengths):
+            body = rng.integers(2, vocabulary, size=int(length) - 1).tolist()
+            x[index] = ([start_char] if start_char is not None else []) + body
+        y = rng.integers(0, classes, size=n).astype(np.int64)
+        return x, y
+
+    return split(SAMPLES["train"]), split(SAMPLES["test"])
+
+
+def _word_index(*args, **kwargs) -> dict:
+    return {f"word{index}": index for index in range(1, 2001)}
+
+
+def _regression(features: int):
+    rng = _rng()
+
+    def split(n):
+        return rng.normal(size=(n, features)), rng.normal(loc=20.0, scale=5.0, size=n)
+
+    return split(SAMPLES["train"]), split(SAMPLES["test"])
+
+
+def _loaders() -> dict:
+    return {
+        "mnist": lambda *a, **k: _images((28, 28), 10, ()),
+        "fashion_mnist": lambda *a, **k: _images((28, 28), 10, ()),
+        "cifar10": lambda *a, **k: _images((32, 32, 3), 10, (1,)),
+        "cifar100": lambda label_mode="fine", *a, **k: _images((32, 32, 3), 100 if label_mode == "fine" else 20, (1,)),
+        "imdb": lambda *a, **k: _sequences(2, **k),
+        "reuters": lambda *a, **k: _sequences(46, **k),
+        "boston_housing": lambda *a, **k: _regression(13),
+        "california_housing": lambda *a, **k: _regression(8),
+    }
+
+
+def synthetic_file(fname=None, origin=None, untar=False, extract=False, **kwargs) -> str:
+    """`get_file`: a small local stand-in named like the requested file, never a download."""
+    name = fname or (origin or "download").rstrip("/").split("/")[-1] or "download"
+    folder = Path.cwd() / "kerasfix_synthetic"
+    folder.mkdir(exist_ok=True)
+    path = folder / Path(name).name
+    if untar or extract or name.endswith((".tar.gz", ".tgz", ".zip", ".tar")):
+        directory = folder / Path(name).name.split(".")[0]
+        directory.mkdir(exist_ok=True)
+        return str(directory)
+    rng = _rng()
+    if name.endswith(".npz"):
+        (x, y), (xt, yt) = _images((28, 28), 10, ())
+        np.savez(path, x_train=x, y_train=y, x_test=xt, y_test=yt)
+    elif name.endswith(".npy"):
+        np.save(path, rng.normal(size=(SAMPLES["train"], 8)))
+    elif name.endswith(".csv"):
+        rows = ["a,b,c,d,label"] + [",".join(f"{v:.4f}" for v in rng.normal(size=4)) + f",{i % 2}" for i in range(64)]
+        path.write_text("\n".join(rows) + "\n")
+    elif name.endswith(".json"):
+        path.write_text("{}\n")
+    else:
+        words = "the quick brown fox jumps over the lazy dog while keras models learn from synthetic text".split()
+        path.write_text(" ".join(words[i % len(words)] for i in range(5000)) + "\n")
+    return str(path)
+
+
+def patch_datasets() -> None:
+    """Replace every loaded Keras dataset loader and `get_file` (public and private module paths)."""
+    import keras  # noqa: F401 - loads the public API modules that hold the loaders
+
+    loaders = _loaders()
+    for name, module in list(sys.modules.items()):
+        if module is None:
+            continue
+        leaf = name.rsplit(".", 1)[-1]
+        if ".datasets" in name and leaf in loaders and hasattr(module, "load_data"):
+            module.load_data = loaders[leaf]
+            if hasattr(module, "get_word_index"):
+                module.get_word_index = _word_index
+        if name.startswith(("keras", "tensorflow")) and hasattr(module, "get_file"):
+            try:
+                module.get_file = synthetic_file
+            except (AttributeError, TypeError):
+                pass
+
+
+def install(memory_gigabytes: float | None) -> list[str]:
+    """Everything at once; returns notes for the report."""
+    notes: list[str] = []
+    quiet_tensorflow()
+    patch_datasets()
+    block_network()
+    block_exit()
+    if memory_gigabytes:
+        note = limit_memory(memory_gigabytes)
+        if note:
+            notes.append(note)
+    return notes

@@ -1,0 +1,309 @@
+"""`kerasfix verify`: slicing, device choice and import hygiene without TensorFlow; with TensorFlow, the
+fixtures verify and every kind of failure is caught (tampered migration, layers that do not fit, a program
+that hangs, opens a socket, exits or allocates too much).
+
+One worker serves the whole module (`verifier`); the CLI is run only where its exit code is the point.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, run_kerasfix
+from kerasfix.verify import devices
+from kerasfix.verify.extract import extract
+
+VERIFY = ROOT / "fixtures" / "verify"
+FUNCTIONAL = ROOT / "fixtures" / "functional"
+# Functional fixtures that verify; unfixable.py keeps a `merge` the catalogue cannot rewrite.
+KNOWN_FAILING = {"unfixable.py"}
+
+
+def _functional_fixtures() -> list[Path]:
+    return sorted(p for p in FUNCTIONAL.glob("*.py") if not p.name.endswith(".fixed.py") and p.name not in KNOWN_FAILING)
+
+
+# ---------------------------------------------------------------------------------------------
+# without TensorFlow
+
+PROGRAM = textwrap.dedent(
+    """\
+    import numpy as np
+    import matplotlib.pyplot as plt
+    from keras.datasets import mnist
+    from keras.layers import Dense
+    from keras.models import Sequential
+
+    hidden = 64
+    (x_train, y_train), _ = mnist.load_data()
+    x_train = x_train.reshape(len(x_train), 784) / 255.0
+    unused = np.load('weights.npy')
+
+    def build(units=hidden):
+        model = Sequential()
+        model.add(Dense(units, input_dim=784))
+        print(model.summary())
+        return model
+
+    def train(model):
+        model.fit(x_train, y_train)
+
+    model = Sequential()
+    model.add(Dense(hidden, input_dim=x_train.shape[1]))
+    model.compile(loss='mse', optimizer='sgd')
+    model.summary()
+    history = model.fit(x_train, y_train, nb_epoch=3)
+    plt.plot(history.history['loss'])
+    model.save('model.h5')
+
+    if __name__ == '__main__':
+        train(build())
+    """
+)
+
+
+def test_slice_keeps_construction_and_leaves_out_training_io_and_main() -> None:
+    sliced = extract(PROGRAM)
+    kept = {unit.line for unit in sliced.units}
+    assert kept == {3, 4, 5, 7, 8, 9, 12, 21, 22, 23}  # imports, constants, the data it sizes from, build(), model
+    lines = PROGRAM.splitlines()
+    for dropped in (2, 10, 18, 24, 25, 26, 27, 29):  # plotting import, unused I/O, train(), summary, fit, plot, save, main
+        assert dropped not in kept, lines[dropped - 1]
+    assert sliced.functions == ["build"]
+    assert sliced.sites == {"model": 21, "build()": 12}
+
+
+def test_slice_neutralises_output_inside_kept_functions_and_keeps_line_numbers() -> None:
+    build = next(unit for unit in extract(PROGRAM).units if unit.kind == "def")
+    assert "print" not in build.code
+    assert build.code.count("\n") == PROGRAM.splitlines()[11:16].__len__() - 1
+    tree = ast.parse(build.code)
+    ast.increment_lineno(tree, build.line - 1)
+    returns = [node for node in ast.walk(tree) if isinstance(node, ast.Return)]
+    assert returns[0].lineno == 16  # the `return model` line of the file
+
+
+def test_slice_of_a_statement_that_changes_a_kept_model() -> None:
+    text = textwrap.dedent(
+        """\
+        from keras.applications import VGG16
+        from keras.layers import Dense
+        from keras.models import Sequential
+        base = VGG16(weights=None, include_top=False, input_shape=(32, 32, 3))
+        for layer in base.layers:
+            layer.trainable = False
+        for epoch in range(3):
+            print(epoch)
+        """
+    )
+    kept = {unit.line for unit in extract(text).units}
+    assert {4, 5} <= kept and 7 not in kept
+
+
+def test_device_choice_follows_the_gpus_tensorflow_sees() -> None:
+    assert devices.choose("auto", []) == "/CPU:0"
+    assert devices.choose("auto", ["/physical_device:GPU:0"]) == "/GPU:0"
+    assert devices.choose("gpu", ["/physical_device:GPU:0", "/physical_device:GPU:1"]) == "/GPU:0"
+    assert devices.choose("cpu", ["/physical_device:GPU:0"]) == "/CPU:0"
+    with pytest.raises(devices.DeviceError, match="no GPU"):
+        devices.choose("gpu", [])
+    assert devices.worker_environment("cpu")["CUDA_VISIBLE_DEVICES"] == "-1"
+    assert "CUDA_VISIBLE_DEVICES" not in devices.worker_environment("auto")
+
+
+def _imported_modules(*args: str) -> set[str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    result = subprocess.run([sys.executable, "-X", "importtime", *args], env=env, capture_output=True, text=True, cwd=ROOT)
+    modules = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.startswith("import time:") and "|" in line}
+    assert modules, result.stderr[-2000:]
+    return modules
+
+
+@pytest.mark.parametrize("command", [["check"], ["migrate", "--diff"], ["summary"]])
+def test_other_commands_never_import_verify(command: list[str]) -> None:
+    modules = _imported_modules("-m", "kerasfix", *command, str(VERIFY / "merge_sequentials.py"))
+    assert "libcst" in modules
+    assert not {m for m in modules if m.startswith("kerasfix.verify")}
+
+
+def test_verify_parent_process_does_not_import_tensorflow() -> None:
+    code = (
+        "import sys, kerasfix.verify.command, kerasfix.verify.report, kerasfix.verify.client, kerasfix.verify.extract;"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_only_the_verify_package_imports_tensorflow_or_keras() -> None:
+    offenders = []
+    for path in (ROOT / "kerasfix").rglob("*.py"):
+        if "verify" in path.relative_to(ROOT / "kerasfix").parts or path.name == "apisnapshot.py":
+            continue  # apisnapshot is the developer script that writes rules/keras_api.json from Keras
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in ("tensorflow", "keras", "tf_keras")]
+    assert not offenders
+
+
+def test_bad_options_are_usage_errors() -> None:
+    assert run_kerasfix("verify", "--steps", "0", str(VERIFY / "merge_sequentials.py")).returncode == 2
+    assert run_kerasfix("verify", "--device", "tpu", str(VERIFY / "merge_sequentials.py")).returncode == 2
+    assert run_kerasfix("verify", "--timeout", "0", str(VERIFY / "merge_sequentials.py")).returncode == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# with TensorFlow
+
+
+@pytest.fixture(scope="module")
+def verifier():
+    pytest.importorskip("tensorflow")
+    from kerasfix.verify.command import Options, Verifier
+
+    instance = Verifier(Options(timeout=20, steps=2))
+    instance.start()
+    yield instance
+    instance.close()
+
+
+def _verify(verifier, path: Path, migrated_text: str | None = None):
+    return verifier.verify(path, name=str(path.relative_to(ROOT)), migrated_text=migrated_text)
+
+
+def _models(report) -> dict[str, dict]:
+    return {record["name"]: record for record in report.models}
+
+
+@pytest.mark.tensorflow
+def test_cli_verifies_the_functional_fixtures_with_exit_0() -> None:
+    files = [str(p.relative_to(ROOT)) for p in _functional_fixtures()] + ["fixtures/verify/dataset_shapes.py"]
+    result = run_kerasfix("verify", "--format", "json", *files)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    assert report["device"] == "/CPU:0" or report["device"].startswith("/GPU")
+    models = report["models"]
+    assert {m["file"] for m in models} >= {
+        "fixtures/functional/two_branch_cnn.py", "fixtures/functional/multi_input_multi_output.py", "fixtures/verify/dataset_shapes.py",
+    }
+    for model in models:
+        assert model["verified"] and model["built"] and model["shapes_match"] and model["params_match"], model
+        assert model["max_output_diff"] <= 1e-5 and model["trained"] and model["error"] is None, model
+        assert len(model["loss"]) == 2 and model["device"] == report["device"]
+        assert set(model) >= {"file", "name", "line", "built", "shapes_match", "params_match", "max_output_diff", "trained", "loss", "device", "error"}
+
+
+@pytest.mark.tensorflow
+def test_merge_of_sequentials_verifies(verifier) -> None:
+    report = _verify(verifier, VERIFY / "merge_sequentials.py")
+    assert report.ok, report
+    model = _models(report)["model"]
+    assert model["line"] == 12
+    assert [l["type"] for l in model["layers"]["original"]] == ["Dense", "Dense", "Concatenate", "Dropout", "Dense"]
+    assert model["params"]["original"] == model["params"]["migrated"] == 2 * (784 * 32 + 32) + 64 * 10 + 10
+    assert model["max_output_diff"] == 0.0
+
+
+@pytest.mark.tensorflow
+def test_compat_layer_agrees_with_hand_written_keras3(verifier) -> None:
+    """The Keras 1 program under the compatibility layer against a Keras 3 translation written by hand."""
+    path = VERIFY / "keras1_layer_zoo.py"
+    report = _verify(verifier, path, migrated_text=path.with_suffix(".keras3").read_text())
+    assert report.ok, report
+    assert set(_models(report)) == {"vision", "text"}
+
+
+@pytest.mark.tensorflow
+def test_tampered_migration_is_caught(verifier) -> None:
+    path = VERIFY / "tampered_layer_size.py"
+    honest = _verify(verifier, path)
+    assert honest.ok, honest
+    report = _verify(verifier, path, migrated_text=path.with_suffix(".tampered").read_text())
+    model = _models(report)["model"]
+    assert model["built"] and not report.ok
+    assert model["shapes_match"] is False and model["params_match"] is False
+    assert any("(None, 32) became Dense (None, 33)" in d for d in model["differences"])
+    assert model["max_output_diff"] is None  # the weights could not be copied, so outputs were not compared
+
+
+@pytest.mark.tensorflow
+def test_layers_that_do_not_fit_fail_with_their_line(verifier) -> None:
+    report = _verify(verifier, VERIFY / "layers_do_not_fit.py")
+    models = _models(report)
+    assert not report.ok
+    broken = models["broken"]
+    assert not broken["built"] and broken["error"]["type"] == "ValueError"
+    assert broken["error"]["line"] == 9 and "incompatible shapes" in broken["error"]["message"]
+    assert models["fine"]["error"] is None and models["fine"]["trained"]  # the other model still ran
+
+
+@pytest.mark.tensorflow
+def test_a_program_that_never_ends_is_stopped_and_the_worker_restarts(verifier) -> None:
+    report = _verify(verifier, VERIFY / "infinite_loop.py")
+    error = _models(report)["model"]["error"]
+    assert error["type"] == "Timeout" and "timed out after 20 s" in error["message"]
+    assert error["line"] in (7, 8)
+    restarts = verifier.worker.restarts
+    after = _verify(verifier, VERIFY / "tampered_layer_size.py")
+    assert after.ok and verifier.worker.restarts == restarts + 1
+
+
+@pytest.mark.tensorflow
+def test_a_crash_is_reported_and_the_worker_restarts(verifier) -> None:
+    error = _models(_verify(verifier, VERIFY / "crashes_the_process.py"))["model"]["error"]
+    assert error["type"] == "WorkerCrashed" and "signal 11" in error["message"]
+    restarts = verifier.worker.restarts
+    assert _verify(verifier, VERIFY / "huge_allocation.py").models and verifier.worker.restarts == restarts + 1
+
+
+@pytest.mark.tensorflow
+def test_network_access_is_refused(verifier) -> None:
+    error = _models(_verify(verifier, VERIFY / "opens_socket.py"))["model"]["error"]
+    assert error["type"] == "NetworkDisabled" and "network access is disabled" in error["message"]
+    assert error["line"] == 10 and "create_connection" in error["source"]
+
+
+@pytest.mark.tensorflow
+def test_sys_exit_is_reported_for_that_file(verifier) -> None:
+    error = _models(_verify(verifier, VERIFY / "calls_sys_exit.py"))["model"]["error"]
+    assert error["type"] == "SystemExit" and "sys.exit('no configuration found')" in error["message"]
+    assert error["line"] == 10
+
+
+@pytest.mark.tensorflow
+def test_a_huge_allocation_fails_that_model_cleanly(verifier) -> None:
+    models = _models(_verify(verifier, VERIFY / "huge_allocation.py"))
+    assert models["big"]["error"]["type"] == "MemoryError" and models["big"]["error"]["line"] == 7
+    assert models["small"]["error"] is None and models["small"]["trained"]
+
+
+@pytest.mark.tensorflow
+def test_unfixable_merge_is_reported(verifier) -> None:
+    report = _verify(verifier, FUNCTIONAL / "unfixable.py")
+    error = _models(report)["model"]["error"]
+    assert not report.ok and error["side"] == "migrated" and "merge" in error["message"]
+
+
+@pytest.mark.tensorflow
+def test_cli_text_report_and_exit_1_on_failure() -> None:
+    result = run_kerasfix("verify", "--timeout", "60", "fixtures/verify/layers_do_not_fit.py")
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "FAIL" in result.stdout and "OK" in result.stdout
+    assert "ValueError: Inputs have incompatible shapes" in result.stdout and "line 9" in result.stdout
+
+
+@pytest.mark.tensorflow
+def test_cli_gpu_without_a_gpu_is_a_usage_error() -> None:
+    result = run_kerasfix("verify", "--device", "gpu", "fixtures/verify/merge_sequentials.py")
+    if result.returncode == 0:
+        pytest.skip("this machine has a GPU")
+    assert result.returncode == 2
+    assert "no GPU" in result.stderr
