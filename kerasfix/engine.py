@@ -61,8 +61,7 @@ class FileContext:
 
     def positions(self):
         if self._positions is None:
-            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
-            self._positions = wrapper.resolve(PositionProvider)
+            self._positions = code_ranges(self.module)
         return self._positions
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
@@ -102,6 +101,20 @@ class FileContext:
 
     def source_offset(self, line: int, column: int) -> int:
         return _line_starts(self)[line - 1] + column
+
+
+def code_ranges(module: cst.Module) -> dict:
+    """Every node's code range, as `PositionProvider` gives it, from its code generation pass alone.
+
+    Resolving it through a metadata wrapper first walks the whole tree (rebuilding every node), which
+    costs more than the positions themselves; tests/test_names.py checks the two agree.
+    """
+    provider = PositionProvider()
+    try:
+        provider._gen_impl(module)
+    except AttributeError:  # pragma: no cover - a LibCST that works otherwise: the documented way
+        return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    return provider._computed
 
 
 def _line_starts(ctx: FileContext) -> list[int]:

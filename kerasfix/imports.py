@@ -73,11 +73,41 @@ class _Uses(cst.CSTVisitor):
         self.counts[node.value] += 1
 
 
+class _Counts:
+    def __init__(self, counts: Counter) -> None:
+        self.counts = counts
+
+
+def _name_uses(module: cst.Module) -> _Counts:
+    """What `_Uses` counts (bare names outside imports, not attribute names or keywords), in one
+    read-only walk."""
+    from kerasfix.walk import walk
+
+    counts: Counter[str] = Counter()
+    inside_import = [0]
+
+    def enter(node: cst.CSTNode, parent: cst.CSTNode | None) -> None:
+        if type(node) in (cst.Import, cst.ImportFrom):
+            inside_import[0] += 1
+        elif type(node) is cst.Name and not inside_import[0]:
+            if type(parent) is cst.Attribute and parent.attr is node:
+                return
+            if type(parent) is cst.Arg and parent.keyword is node:
+                return
+            counts[node.value] += 1
+
+    def leave(node: cst.CSTNode) -> None:
+        if type(node) in (cst.Import, cst.ImportFrom):
+            inside_import[0] -= 1
+
+    walk(module, enter, leave)
+    return _Counts(counts)
+
+
 def fix_imports(text: str, requires: list[Requirement], releases: list[str], target: str) -> str:
     module = cst.parse_module(text)
     table = ImportTable.scan(module)
-    uses = _Uses()
-    module.visit(uses)
+    uses = _name_uses(module)
     style = file_style(table, target)
 
     replace: dict[int, list[str]] = {}  # id(alias) -> names to put in its place ([] removes it)
@@ -116,8 +146,8 @@ def fix_imports(text: str, requires: list[Requirement], releases: list[str], tar
         if requirement.name not in names:
             names.append(requirement.name)
 
-    transformer = _Rewriter(replace, append, retarget)
-    module = module.visit(transformer)
+    if replace or append or retarget:
+        module = module.visit(_Rewriter(replace, append, retarget))
     if fresh:
         module = _insert_statements(module, table, fresh)
     return module.code

@@ -38,7 +38,9 @@ _ORDER: dict[type, tuple[str, ...]] = {
     cst.ClassDef: ("decorators", "name", "bases", "keywords", "body"),
     cst.IfExp: ("body", "test", "orelse"),
     cst.Arg: ("keyword", "value"),
-    cst.Parameters: ("posonly_params", "params", "star_arg", "kwonly_params", "star_kwarg"),
+    cst.Parameters: ("posonly_params", "posonly_ind", "params", "star_arg", "kwonly_params", "star_kwarg"),
+    cst.ExceptHandler: ("type", "name", "body"),
+    cst.ExceptStarHandler: ("type", "name", "body"),
 }
 
 
@@ -55,6 +57,7 @@ def _concrete(bases: tuple[type, ...]) -> frozenset[type]:
 
 # `type(x) in` a set: an isinstance test against LibCST's abstract bases is several times slower
 _TRIVIA_TYPES = _concrete(_TRIVIA)
+_NODE_TYPES = _concrete((cst.CSTNode,)) - _TRIVIA_TYPES
 _fields_cache: dict[type, tuple[str, ...]] = {}
 
 
@@ -72,15 +75,15 @@ def _fields(node_type: type) -> tuple[str, ...]:
 
 def children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """The non-trivia child nodes of `node`, in source order."""
-    trivia = _TRIVIA_TYPES
+    nodes = _NODE_TYPES
     for name in _fields(type(node)):
         value = getattr(node, name, None)
         kind = type(value)
         if kind is list or kind is tuple:
             for item in value:
-                if type(item) not in trivia and isinstance(item, cst.CSTNode):
+                if type(item) in nodes:
                     yield item
-        elif kind not in trivia and isinstance(value, cst.CSTNode):
+        elif kind in nodes:
             yield value
 
 
@@ -101,3 +104,64 @@ def walk(
         enter(node, parent)
         stack.append((node, parent, True))
         stack.extend((child, node, False) for child in reversed(list(children(node))))
+
+
+_ALL_NODE_TYPES = _concrete((cst.CSTNode,))
+_all_fields_cache: dict[type, tuple[str, ...]] = {}
+
+
+def comments(node: cst.CSTNode) -> list[str]:
+    """The comments inside `node` (trivia included), in source order, without rebuilding anything."""
+    found: list[str] = []
+    pending = [node]
+    nodes = _ALL_NODE_TYPES
+    while pending:
+        current = pending.pop()
+        if type(current) is cst.Comment:
+            found.append(current.value)
+            continue
+        names = _all_fields_cache.get(type(current))
+        if names is None:
+            names = _code_order(type(current))
+            _all_fields_cache[type(current)] = names
+        inner: list[cst.CSTNode] = []
+        for name in names:
+            value = getattr(current, name, None)
+            kind = type(value)
+            if kind is list or kind is tuple:
+                inner.extend(item for item in value if type(item) in nodes)
+            elif kind in nodes:
+                inner.append(value)
+        pending.extend(reversed(inner))
+    return found
+
+
+_BEFORE = ("leading_lines", "header", "decorators", "lines_after_decorators", "lpar", "lbracket", "lbrace")
+_AFTER = ("rbrace", "rbracket", "rpar", "footer", "trailing_whitespace", "comma", "semicolon")
+
+
+_CODE_ORDER: dict[type, tuple[str, ...]] = {
+    cst.Arg: ("star", "whitespace_after_star", "keyword", "equal", "value", "whitespace_after_arg", "comma"),
+    cst.Call: ("lpar", "func", "whitespace_after_func", "whitespace_before_args", "args", "rpar"),
+    cst.Subscript: ("lpar", "value", "whitespace_after_value", "lbracket", "slice", "rbracket", "rpar"),
+    cst.ConcatenatedString: ("lpar", "left", "whitespace_between", "right", "rpar"),
+}
+
+
+def _code_order(node_type: type) -> tuple[str, ...]:
+    """All fields of a node type in the order their code is written (what comments' order follows)."""
+    if node_type in _CODE_ORDER:
+        return _CODE_ORDER[node_type]
+    names = [f.name for f in dataclasses.fields(node_type)]
+    if node_type in _ORDER:
+        semantic = list(_ORDER[node_type])
+        names = semantic + [name for name in names if name not in semantic]
+
+    def rank(name: str) -> int:
+        if name in _BEFORE:
+            return _BEFORE.index(name) - len(_BEFORE)
+        if name in _AFTER:
+            return 1 + _AFTER.index(name)
+        return 0
+
+    return tuple(sorted(names, key=rank))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import libcst as cst
 import pytest
 
@@ -70,3 +72,20 @@ def test_first_call_resolves(code: str, expected: str | None) -> None:
 )
 def test_canonical(raw: str, expected: str | None) -> None:
     assert canonical(raw) == expected
+
+
+def test_code_ranges_are_those_of_the_position_provider():
+    # kerasfix.engine.code_ranges computes positions without the metadata wrapper; it must agree
+    # with LibCST's PositionProvider on every node of real programs
+    import libcst as cst
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from kerasfix.engine import code_ranges
+
+    fixtures = sorted((Path(__file__).resolve().parent.parent / "fixtures").rglob("*.py"))
+    assert fixtures
+    for path in fixtures[:40]:
+        module = cst.parse_module(path.read_text(encoding="utf-8"))
+        expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        got = code_ranges(module)
+        assert dict(got) == dict(expected), path.name

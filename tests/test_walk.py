@@ -1,0 +1,72 @@
+"""kerasfix/walk.py reads the tree the way LibCST's visitors do: the same nodes, in the same order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import libcst as cst
+
+from kerasfix.walk import _TRIVIA_TYPES, comments, walk
+
+ROOT = Path(__file__).resolve().parent.parent
+PROGRAMS = sorted((ROOT / "fixtures").rglob("*.py")) + sorted((ROOT / "kerasfix").rglob("*.py"))
+
+
+class _Recorder(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered: list[cst.CSTNode] = []
+        self.left: list[cst.CSTNode] = []
+        self.comments: list[str] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.entered.append(node)
+        if isinstance(node, cst.Comment):
+            self.comments.append(node.value)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self.left.append(original_node)
+
+
+def test_there_are_programs() -> None:
+    assert len(PROGRAMS) > 100
+
+
+def test_walk_enters_and_leaves_the_nodes_libcst_visits_in_the_same_order() -> None:
+    for path in PROGRAMS:
+        module = cst.parse_module(path.read_text(encoding="utf-8"))
+        recorder = _Recorder()
+        module.visit(recorder)  # a read-only visitor rebuilds nodes equal to the originals
+        expected_enter = [type(n).__name__ for n in recorder.entered if type(n) not in _TRIVIA_TYPES]
+        expected_leave = [type(n).__name__ for n in recorder.left if type(n) not in _TRIVIA_TYPES]
+        entered: list[str] = []
+        left: list[str] = []
+        parents: dict = {}
+
+        def enter(node, parent, entered=entered, parents=parents):
+            entered.append(type(node).__name__)
+            parents[node] = parent
+
+        walk(module, enter, lambda node, left=left: left.append(type(node).__name__))
+        assert entered == expected_enter, path.name
+        assert left == expected_leave, path.name
+        assert parents[module] is None
+
+
+def test_comments_are_found_in_source_order() -> None:
+    for path in PROGRAMS:
+        module = cst.parse_module(path.read_text(encoding="utf-8"))
+        recorder = _Recorder()
+        module.visit(recorder)
+        assert comments(module) == recorder.comments, path.name
+
+
+def test_name_uses_count_what_the_visitor_counts() -> None:
+    from kerasfix.imports import _name_uses, _Uses
+
+    for path in PROGRAMS:
+        module = cst.parse_module(path.read_text(encoding="utf-8"))
+        visitor = _Uses()
+        module.visit(visitor)
+        assert _name_uses(module).counts == visitor.counts, path.name
