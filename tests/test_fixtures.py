@@ -70,3 +70,13 @@ def test_migration(path: Path) -> None:
 
 def test_there_are_fixtures() -> None:
     assert len(PROGRAMS) >= 8
+
+
+def test_every_default_catalogue_rule_has_a_fixture() -> None:
+    # Every KF3xx rule that runs by default is exercised by a realistic fixture program (rules that are
+    # off by default are exercised by their examples, tests/test_rule_examples.py).
+    found = set()
+    for path in FIXTURES.rglob("*.findings"):
+        found.update(line.split()[-1] for line in path.read_text().splitlines() if line.strip() and not line.startswith("#"))
+    catalogue = {code for code in registry.default_codes() if code.startswith("KF3")}
+    assert catalogue - found == set()

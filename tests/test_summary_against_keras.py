@@ -27,6 +27,7 @@ pytestmark = pytest.mark.tensorflow
 def _runtime_models(path: Path) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     keras = pytest.importorskip("keras")
+    keras.backend.clear_session()  # layer names count from zero, as in a fresh program
     namespace = {"__name__": "kerasfix_fixture", "__file__": str(path)}
     code = compile(path.read_text(encoding="utf-8"), str(path), "exec")
     exec(code, namespace)  # noqa: S102 - our own fixture programs, in the test process
@@ -48,12 +49,12 @@ def _layer_facts(model) -> list[tuple]:
     for layer in model.layers:
         output = layer.output
         shape = [_shape(t.shape) for t in output] if isinstance(output, (list, tuple)) else _shape(output.shape)
-        facts.append((type(layer).__name__, repr(shape), layer.count_params()))
+        facts.append((layer.name, type(layer).__name__, repr(shape), layer.count_params()))
     return facts
 
 
 def _static_facts(record: dict) -> list[tuple]:
-    return [(layer["type"], repr(layer["output_shape"]), layer["params"]) for layer in record["layers"]]
+    return [(layer["name"], layer["type"], repr(layer["output_shape"]), layer["params"]) for layer in record["layers"]]
 
 
 @pytest.mark.parametrize("path", PROGRAMS, ids=[str(p.relative_to(FIXTURES)) for p in PROGRAMS])

@@ -502,7 +502,7 @@ class Interpreter:
             config["layer"] = (wrapped.type_name, wrapped.config)
         name = kwargs.get("name")
         explicit = isinstance(name, str)
-        base = _snake(type_name)
+        base = _snake(L.keras_class_name(type_name))  # Keras names a layer after its class: `MaxPool2D()` is max_pooling2d
         layer = self.new_layer(type_name, config, name if explicit else self.unique_name(base), node, explicit)
         if input_shape is not None:
             layer.input_shape_arg = input_shape if not isinstance(input_shape, Unknown) else None
@@ -624,6 +624,7 @@ class Interpreter:
             model.issues.append((item.node, "KF204", "`input_shape`/`input_dim` on a layer that is not the first of a Sequential is ignored by Keras"))
         previous = self._sequential_output(model)
         if not model.layers and model.input_layer is None and item.input_shape_arg is not None:
+            self.unique_name("input_layer")  # Keras adds an InputLayer for the first layer's input_shape
             previous = item.input_shape_arg
             model.inputs = [Tensor(previous, None, is_input=True)]
         if item.model is not None:
@@ -641,6 +642,12 @@ class Interpreter:
                 item.info = L.LayerInfo(None, None, None, None)
         item.calls += 1
         model.layers.append(item)
+        if len(model.layers) == 2 and model.layers[0].model is not None and model.input_layer is None and model.inputs:
+            # a nested model first: Keras builds the Sequential on its input shape once a second layer
+            # is there, creating an InputLayer (and using up its name) that time only
+            if not getattr(model, "_implicit_input", False):
+                model._implicit_input = True  # type: ignore[attr-defined]
+                self.unique_name("input_layer")
 
     def _add_merge_of_models(self, model: ModelGraph, item: LayerNode) -> None:
         branches: list[ModelGraph] = item.branches  # type: ignore[attr-defined]
