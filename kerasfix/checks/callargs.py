@@ -107,6 +107,8 @@ def arrange(original: cst.Call, args: list[cst.Arg]) -> list[cst.Arg]:
 
     Every argument but the last keeps (or gets) a separating comma; the last takes whatever the
     original last argument had, so a trailing comma stays exactly when the author wrote one.
+    Comments written among the arguments survive: a comment that went with a removed argument, or
+    with a comma that moved, is kept after the last argument, one to a line.
     """
     if not args:
         return []
@@ -114,11 +116,91 @@ def arrange(original: cst.Call, args: list[cst.Arg]) -> list[cst.Arg]:
     fixed: list[cst.Arg] = []
     for position, arg in enumerate(args):
         if position == len(args) - 1:
-            arg = arg.with_changes(comma=last_comma)
+            arg = arg.with_changes(comma=_last_comma(arg.comma, last_comma))
         elif arg.comma is cst.MaybeSentinel.DEFAULT:
             arg = arg.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
         fixed.append(arg)
+    missing = _comments(original.args)
+    for comment in _comments(fixed):
+        if comment in missing:
+            missing.remove(comment)
+    if missing:
+        fixed[-1] = _with_comments_after(fixed[-1], missing, _continuation(original.args))
     return fixed
+
+
+def with_args(call: cst.Call, args: list[cst.Arg]) -> cst.Call:
+    """`call` with `args`, arranged as `arrange` does; when no argument is left, the comments among
+    the old ones stay inside the brackets."""
+    arranged = arrange(call, args)
+    comments = [] if arranged else _comments(call.args)
+    if not comments:
+        return call.with_changes(args=arranged)
+    lines = [cst.EmptyLine(indent=True, whitespace=cst.SimpleWhitespace("    "), comment=cst.Comment(c)) for c in comments]
+    space = call.whitespace_before_args
+    if isinstance(space, cst.ParenthesizedWhitespace):
+        space = space.with_changes(empty_lines=[*space.empty_lines, *lines])
+    else:
+        space = cst.ParenthesizedWhitespace(
+            first_line=cst.TrailingWhitespace(whitespace=cst.SimpleWhitespace("  "), comment=lines[0].comment),
+            empty_lines=lines[1:],
+            indent=True,
+            last_line=cst.SimpleWhitespace(""),
+        )
+    return call.with_changes(args=[], whitespace_before_args=space)
+
+
+def _last_comma(own, last):
+    """The comma of the argument that ends up last: the original last argument's (so a trailing comma
+    stays exactly when the author wrote one), but the argument's own line comment stays with it."""
+    if own is last or not isinstance(own, cst.Comma) or not isinstance(last, cst.Comma):
+        return last
+    mine = own.whitespace_after
+    if not isinstance(mine, cst.ParenthesizedWhitespace) or not _comments([own]):
+        return last
+    theirs = last.whitespace_after
+    if isinstance(theirs, cst.ParenthesizedWhitespace):  # the closing bracket stays where it was
+        mine = mine.with_changes(indent=theirs.indent, last_line=theirs.last_line)
+    return own.with_changes(whitespace_after=mine)
+
+
+def _comments(nodes) -> list[str]:
+    from kerasfix.walk import comments
+
+    found: list[str] = []
+    for node in nodes:
+        if isinstance(node, cst.CSTNode):
+            found.extend(comments(node))
+    return found
+
+
+def _continuation(args) -> tuple[bool, cst.SimpleWhitespace]:
+    """How the call's continuation lines are indented (the first one's), for comment lines."""
+    for arg in args:
+        space = arg.comma.whitespace_after if isinstance(arg.comma, cst.Comma) else None
+        if isinstance(space, cst.ParenthesizedWhitespace):
+            return space.indent, space.last_line
+    return True, cst.SimpleWhitespace("    ")
+
+
+def _with_comments_after(arg: cst.Arg, comments: list[str], continuation) -> cst.Arg:
+    """`arg` followed by `comments`, each on a line of its own, before the closing bracket."""
+    indent, whitespace = continuation
+    lines = [cst.EmptyLine(indent=indent, whitespace=whitespace, comment=cst.Comment(c)) for c in comments]
+    comma = arg.comma if isinstance(arg.comma, cst.Comma) else None
+    space = comma.whitespace_after if comma is not None else arg.whitespace_after_arg
+    if isinstance(space, cst.ParenthesizedWhitespace):
+        space = space.with_changes(empty_lines=[*space.empty_lines, *lines])
+    else:
+        space = cst.ParenthesizedWhitespace(
+            first_line=cst.TrailingWhitespace(whitespace=cst.SimpleWhitespace("  "), comment=lines[0].comment),
+            empty_lines=lines[1:],
+            indent=True,
+            last_line=cst.SimpleWhitespace(""),
+        )
+    if comma is not None:
+        return arg.with_changes(comma=comma.with_changes(whitespace_after=space))
+    return arg.with_changes(whitespace_after_arg=space)
 
 
 def renamed_callee(func: cst.BaseExpression, new_name: str) -> cst.BaseExpression:

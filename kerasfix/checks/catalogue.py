@@ -16,7 +16,7 @@ from typing import Any, Callable
 import libcst as cst
 
 from kerasfix import api, catalogue
-from kerasfix.checks.callargs import literal
+from kerasfix.checks.callargs import literal, with_args
 from kerasfix.checks.callee import new_callee
 from kerasfix.findings import Requirement
 from kerasfix.rule import Checker, Example, RuleSpec, make_fix, replace_node
@@ -261,7 +261,7 @@ class CallRewrite:
                 applied = True
         if not applied:
             return None
-        call = self.node.with_changes(func=plan.func, args=_arrange(self.node, plan))
+        call = with_args(self.node.with_changes(func=plan.func), _arrange(self.node, plan))
         new = plan.replace_call(call) if plan.replace_call else call
         if plan.outer is not None and plan.replace_outer is not None:
             return plan.outer, plan.replace_outer(new), plan.requires, plan.releases
@@ -269,7 +269,7 @@ class CallRewrite:
 
 
 def _arrange(original: cst.Call, plan: Plan) -> list[cst.Arg]:
-    from kerasfix.checks.callargs import arrange, keyword_arg
+    from kerasfix.checks.callargs import keyword_arg
 
     signature = _signature_names(plan.target)
     args: list[cst.Arg] = []
@@ -296,7 +296,7 @@ def _arrange(original: cst.Call, plan: Plan) -> list[cst.Arg]:
             args.append(keyword_arg(slot.name, value, slot.arg))
         else:
             args.append(slot.arg.with_changes(keyword=cst.Name(slot.name), value=value))
-    return arrange(original, args)
+    return args
 
 
 def _signature_names(symbol: str | None) -> list[str] | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from kerasfix.checks.callargs import arrange
+from kerasfix.checks.callargs import with_args
 from kerasfix.checks.merge_models import KF201
 from kerasfix.rule import Checker, Example, RuleSpec, make_fix, replace_node
 
@@ -163,8 +163,13 @@ class GraphChecker(Checker):
     def _fix(self, node, code: str):
         if code != "KF204" or not isinstance(node, cst.Call):
             return None
-        kept = [a for a in node.args if not (a.keyword is not None and a.keyword.value in ("input_shape", "input_dim", "batch_input_shape"))]
-        new = node.with_changes(args=arrange(node, kept))
+        ignored = {"input_shape", "input_dim", "batch_input_shape"}
+        if (self.ctx.qualified(node.func) or "").rsplit(".", 1)[-1] == "Embedding":
+            ignored.discard("input_dim")  # an Embedding's input_dim is its vocabulary size, not a shape
+        elif any(a.keyword is not None and a.keyword.value == "input_dim" for a in node.args):
+            ignored.add("input_length")  # Keras 1: input_dim with input_length was the input shape
+        kept = [a for a in node.args if not (a.keyword is not None and a.keyword.value in ignored)]
+        new = with_args(node, kept)
         return make_fix("safe", "Remove the ignored input shape", [replace_node(self.ctx, node, new)])
 
 
