@@ -101,7 +101,30 @@ def check(args: Namespace) -> int:
     return EXIT_FINDINGS if findings or errors else EXIT_CLEAN
 
 
+class Terminated(BaseException):
+    """SIGTERM during `migrate`: raised where the run is, so a write in progress removes its temporary file."""
+
+
 def migrate(args: Namespace) -> int:
+    import signal
+
+    def terminate(signum, frame):
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, terminate)
+    except ValueError:  # not the main thread: leave signals alone
+        return _migrate(args)
+    try:
+        return _migrate(args)
+    except Terminated:
+        print("kerasfix: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+def _migrate(args: Namespace) -> int:
     from kerasfix.reporters import relative_name
     from kerasfix.runner import migrate_file
 
@@ -113,7 +136,8 @@ def migrate(args: Namespace) -> int:
         result = migrate_file(path, relative_name(path), settings, config, write)
         results.append(result)
         _report_file(console, result, args, write)
-    changed = [r for r in results if r.new_text is not None]
+    # a file whose write failed is reported as an error, not counted as fixed
+    changed = [r for r in results if (r.written if write else r.new_text is not None)]
     remaining = [f for r in results for f in r.findings]
     errors = [r.error for r in results if r.error is not None]
     fixed = sum(len(r.fixed) for r in changed)
@@ -144,7 +168,7 @@ def _report_file(console, result: FileResult, args: Namespace, write: bool) -> N
         write_text(console, [], [result.error], False)
     if result.new_text is not None and args.diff:
         _print_diff(console, result)
-    if result.new_text is not None and not args.quiet:
+    if result.new_text is not None and (result.written or not write) and not args.quiet:
         counts: dict[str, int] = {}
         for finding in result.fixed:
             counts[finding.code] = counts.get(finding.code, 0) + 1

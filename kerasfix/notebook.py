@@ -6,6 +6,7 @@ import io
 import json
 import re
 import tokenize
+import warnings
 from dataclasses import dataclass
 
 from kerasfix.source import SourceError
@@ -69,8 +70,11 @@ class NotebookText:
     def parse(cls, raw: bytes) -> "NotebookText":
         try:
             raw_text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise SourceError(f"notebook is not valid UTF-8: {error.reason} at byte {error.start}") from None
+        try:
             document = json.loads(raw_text)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        except json.JSONDecodeError as error:
             raise SourceError(f"notebook is not valid JSON: {error}") from None
         if not isinstance(document, dict) or not isinstance(document.get("cells", []), list):
             raise SourceError("notebook has no list of cells; is it a Jupyter notebook?")
@@ -79,7 +83,10 @@ class NotebookText:
         import nbformat
 
         try:
-            nbformat.validate(nbformat.from_dict(document))
+            with warnings.catch_warnings():
+                # nbformat's advice to its own callers (a cell without an `id`), not the user's concern
+                warnings.simplefilter("ignore")
+                nbformat.validate(nbformat.from_dict(document))
         except nbformat.ValidationError as error:
             message = str(error).splitlines()[0]
             raise SourceError(f"notebook does not validate against the nbformat schema: {message}") from None

@@ -173,8 +173,9 @@ def check_paths(files: list[Path], settings: Settings, config: Config, jobs: int
 def _plainly_without_keras(path: Path, raw: bytes) -> bool:
     """A readable `.py` file without the bytes `keras` cannot name Keras (every import root and
     `tf.keras` spell it), so no rule can find anything: it is not even handed to a worker. Anything
-    else (notebooks, undecodable bytes) takes the full path, which reports what is wrong with it."""
-    if path.suffix != ".py" or b"keras" in raw:
+    else (notebooks, undecodable bytes, NUL bytes) takes the full path, which reports what is wrong
+    with it, as `migrate` does."""
+    if path.suffix != ".py" or b"keras" in raw or b"\x00" in raw:
         return False
     try:
         raw.decode("utf-8")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import bisect
+import contextlib
 import io
 import os
 import re
+import signal
 import tempfile
+import threading
 import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,8 +126,10 @@ def write_atomically(path: Path, data: bytes) -> None:
     if not mode & 0o222 or not os.access(target, os.W_OK):
         # A rename would succeed over a read-only file; honour the user's protection instead.
         raise PermissionError(13, "file is read-only", str(path))
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".kerasfix-tmp", dir=target.parent)
+    temporary = None
     try:
+        with _signals_deferred():  # an interrupt cannot land between creating the file and knowing its name
+            descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".kerasfix-tmp", dir=target.parent)
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -132,8 +137,23 @@ def write_atomically(path: Path, data: bytes) -> None:
         os.chmod(temporary, mode)
         os.replace(temporary, target)
     except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
+        if temporary is not None:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
         raise
+
+
+@contextlib.contextmanager
+def _signals_deferred():
+    """Hold SIGINT and SIGTERM back for the duration (where the platform can); they arrive after."""
+    block = getattr(signal, "pthread_sigmask", None)
+    if block is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = block(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        block(signal.SIG_SETMASK, previous)

@@ -1,6 +1,6 @@
 """`kerasfix verify`: slicing, device choice and import hygiene without TensorFlow; with TensorFlow, the
 fixtures verify and every kind of failure is caught (tampered migration, layers that do not fit, a program
-that hangs, opens a socket, exits or allocates too much).
+that hangs, opens a socket, writes outside its working directory, exits or allocates too much).
 
 One worker serves the whole module (`verifier`); the CLI is run only where its exit code is the point.
 """
@@ -160,6 +160,61 @@ def test_bad_options_are_usage_errors() -> None:
     assert run_kerasfix("verify", "--timeout", "0", str(VERIFY / "merge_sequentials.py")).returncode == 2
 
 
+WRITE_PROBE = textwrap.dedent(
+    """\
+    import os, pathlib, shutil, sys
+    from kerasfix.verify import sandbox
+
+    inside, outside = sys.argv[1], sys.argv[2]
+    os.makedirs(os.path.join(outside, "keep"))
+    sandbox.block_writes_outside()
+    sandbox.contain_writes(inside)
+    os.chdir(inside)
+    attempts = {
+        "open": lambda: open(os.path.join(outside, "a.txt"), "w"),
+        "append": lambda: open(os.path.join(outside, "a.txt"), "a"),
+        "os.open": lambda: os.open(os.path.join(outside, "b.txt"), os.O_WRONLY | os.O_CREAT),
+        "pathlib": lambda: pathlib.Path(outside, "c.txt").write_text("x"),
+        "mkdir": lambda: os.makedirs(os.path.join(outside, "d", "e")),
+        "remove": lambda: os.rmdir(os.path.join(outside, "keep")),
+        "rmtree": lambda: shutil.rmtree(os.path.join(outside, "keep")),
+        "dotdot": lambda: open(os.path.join(inside, "..", os.path.basename(outside), "f.txt"), "w"),
+        "link": lambda: open(os.path.join(inside, "link", "g.txt"), "w"),
+        "move": lambda: os.replace(os.path.join(inside, "mine.txt"), os.path.join(outside, "h.txt")),
+    }
+    os.symlink(outside, os.path.join(inside, "link"))
+    open("mine.txt", "w").write("inside is fine")
+    pathlib.Path("sub").mkdir()
+    refused = []
+    for name, attempt in attempts.items():
+        try:
+            attempt()
+        except sandbox.WriteOutsideRefused as error:
+            assert "writing outside the temporary working directory is disabled" in str(error), error
+            refused.append(name)
+    open(os.path.join(outside, "read.txt")).read()  # reading is not writing
+    sandbox.contain_writes(None)
+    open(os.path.join(outside, "after.txt"), "w").write("the worker between jobs")
+    print(",".join(refused))
+    """
+)
+
+
+def test_writes_outside_the_working_directory_are_refused(tmp_path: Path) -> None:
+    inside, outside = tmp_path / "work", tmp_path / "elsewhere"
+    inside.mkdir()
+    outside.mkdir()
+    (outside / "read.txt").write_text("data")
+    result = subprocess.run(
+        [sys.executable, "-c", WRITE_PROBE, str(inside), str(outside)],
+        env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1].split(",") == ["open", "append", "os.open", "pathlib", "mkdir", "remove", "rmtree", "dotdot", "link", "move"]
+    assert sorted(p.name for p in outside.iterdir()) == ["after.txt", "keep", "read.txt"]
+    assert sorted(p.name for p in inside.iterdir()) == ["link", "mine.txt", "sub"]
+
+
 # ---------------------------------------------------------------------------------------------
 # with TensorFlow
 
@@ -269,6 +324,18 @@ def test_network_access_is_refused(verifier) -> None:
     error = _models(_verify(verifier, VERIFY / "opens_socket.py"))["model"]["error"]
     assert error["type"] == "NetworkDisabled" and "network access is disabled" in error["message"]
     assert error["line"] == 10 and "create_connection" in error["source"]
+
+
+@pytest.mark.tensorflow
+def test_a_write_outside_the_working_directory_is_refused(verifier) -> None:
+    probe = Path("/tmp/kerasfix_outside_probe_writes_outside.txt")  # the path the fixture writes to
+    probe.unlink(missing_ok=True)
+    report = _verify(verifier, VERIFY / "writes_outside.py")
+    error = _models(report)["model"]["error"]
+    assert error["type"] == "WriteOutsideRefused" and "writing outside the temporary working directory is disabled" in error["message"]
+    assert str(probe) in error["message"] and error["line"] == 11
+    assert not probe.exists()
+    assert _verify(verifier, VERIFY / "tampered_layer_size.py").ok  # the next file is unaffected
 
 
 @pytest.mark.tensorflow

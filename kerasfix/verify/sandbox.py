@@ -1,4 +1,5 @@
-"""What user code may do inside the verify worker: no network, no downloads, no exit, bounded memory.
+"""What user code may do inside the verify worker: no network, no downloads, no exit, no writes outside its
+temporary working directory, bounded memory.
 
 Installed once when the worker starts. Dataset loaders and `get_file` answer with small synthetic data of
 the documented shapes and dtypes, so programs that read a Keras dataset to size their models still build.
@@ -6,9 +7,12 @@ the documented shapes and dtypes, so programs that read a Keras dataset to size 
 
 from __future__ import annotations
 
+import builtins
+import io
 import os
 import socket
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +26,10 @@ class NetworkDisabled(ConnectionRefusedError):
 
 class ProgramExit(Exception):
     """User code tried to end the process."""
+
+
+class WriteOutsideRefused(PermissionError):
+    """User code tried to write outside its temporary working directory."""
 
 
 def _refuse(*args, **kwargs):
@@ -41,6 +49,94 @@ def block_network() -> None:
     socket.socket.connect_ex = lambda self, address: _refuse(address)  # type: ignore[method-assign]
     socket.create_connection = lambda address, *a, **k: _refuse(address)  # type: ignore[assignment]
     socket.getaddrinfo = lambda host, *a, **k: _refuse(host)  # type: ignore[assignment]
+
+
+# ---------------------------------------------------------------------------------------------
+# file writes: only inside the job's temporary working directory
+
+_allowed_root: str | None = None  # None between jobs: the worker's own housekeeping is not restricted
+_real = {name: getattr(os, name) for name in ("open", "remove", "unlink", "rmdir", "mkdir", "rename", "replace")}
+_real_open = io.open
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+
+
+def contain_writes(directory: str | None) -> None:
+    """Allow writes only under `directory` (and make it the default place for temporary files); None lifts the rule."""
+    global _allowed_root
+    _allowed_root = os.path.realpath(directory) if directory else None
+    tempfile.tempdir = _allowed_root
+
+
+def _resolved(path, dir_fd: int | None) -> str | None:
+    try:
+        name = os.fsdecode(os.fspath(path))
+    except TypeError:
+        return None  # an open file descriptor: whoever opened it was checked
+    if dir_fd is not None and not os.path.isabs(name):
+        try:
+            name = os.path.join(os.readlink(f"/proc/self/fd/{dir_fd}"), name)
+        except OSError:
+            return ""  # cannot tell where it is: treat as outside
+    return os.path.realpath(name)
+
+
+def _check_write(path, action: str, dir_fd: int | None = None) -> None:
+    root = _allowed_root
+    if root is None or isinstance(path, int):
+        return
+    full = _resolved(path, dir_fd)
+    if full is None or full == os.devnull or full == root or full.startswith(root + os.sep):
+        return
+    raise WriteOutsideRefused(
+        f"writing outside the temporary working directory is disabled under `kerasfix verify` "
+        f"(the program tried to {action} {os.fsdecode(os.fspath(path))})"
+    )
+
+
+def _guarded_open(file, mode="r", *args, **kwargs):
+    if isinstance(mode, str) and any(flag in mode for flag in "wax+"):
+        _check_write(file, "open for writing")
+    return _real_open(file, mode, *args, **kwargs)
+
+
+def _guarded_os_open(path, flags, mode=0o777, *, dir_fd=None):
+    if flags & _WRITE_FLAGS:
+        _check_write(path, "open for writing", dir_fd)
+    return _real["open"](path, flags, mode, dir_fd=dir_fd)
+
+
+def _one_path(name: str, action: str):
+    real = _real[name]
+
+    def guarded(path, *args, dir_fd=None, **kwargs):
+        _check_write(path, action, dir_fd)
+        return real(path, *args, dir_fd=dir_fd, **kwargs)
+
+    return guarded
+
+
+def _two_paths(name: str):
+    real = _real[name]
+
+    def guarded(src, dst, *, src_dir_fd=None, dst_dir_fd=None):
+        _check_write(src, "move", src_dir_fd)
+        _check_write(dst, "move a file to", dst_dir_fd)
+        return real(src, dst, src_dir_fd=src_dir_fd, dst_dir_fd=dst_dir_fd)
+
+    return guarded
+
+
+def block_writes_outside() -> None:
+    """Opening for writing, creating, removing and renaming files, through Python's own functions, are
+    refused outside the directory `contain_writes` names. (Native code writing by itself is not seen.)"""
+    builtins.open = io.open = _guarded_open  # type: ignore[assignment]
+    os.open = _guarded_os_open  # type: ignore[assignment]
+    os.remove = _one_path("remove", "remove")  # type: ignore[assignment]
+    os.unlink = _one_path("unlink", "remove")  # type: ignore[assignment]
+    os.rmdir = _one_path("rmdir", "remove the directory")  # type: ignore[assignment]
+    os.mkdir = _one_path("mkdir", "create the directory")  # type: ignore[assignment]
+    os.rename = _two_paths("rename")  # type: ignore[assignment]
+    os.replace = _two_paths("replace")  # type: ignore[assignment]
 
 
 def block_exit() -> None:
@@ -200,6 +296,7 @@ def install(memory_gigabytes: float | None) -> list[str]:
     patch_datasets()
     block_network()
     block_exit()
+    block_writes_outside()
     if memory_gigabytes:
         note = limit_memory(memory_gigabytes)
         if note:

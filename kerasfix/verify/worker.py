@@ -71,6 +71,7 @@ def main() -> int:
         workdir = tempfile.mkdtemp(prefix="kerasfix-verify-")
         try:
             os.chdir(workdir)
+            sandbox.contain_writes(workdir)
 
             def progress(side: str, line_number: int) -> None:
                 send({"op": "at", "side": side, "line": line_number})
@@ -80,6 +81,7 @@ def main() -> int:
             except BaseException as error:  # noqa: BLE001 - report, then keep serving
                 result = {"models": [], "errors": [{"type": type(error).__name__, "message": f"verify failed on this file: {error}", "line": None, "source": None, "side": "worker"}]}
         finally:
+            sandbox.contain_writes(None)
             os.chdir(home)
             shutil.rmtree(workdir, ignore_errors=True)
         send({"op": "result", **result})
