@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("--unsafe-fixes", action="store_true", default=None, help="also apply fixes that may change behaviour")
     migrate.add_argument("--diff", action="store_true", help="print a unified diff of the changes and write nothing")
     migrate.add_argument("--check", action="store_true", help="write nothing; exit 1 when anything would change")
+    migrate.add_argument("--jobs", "-j", type=int, default=None, help="worker processes (default: one per core)")
 
     summary = commands.add_parser("summary", help="show each model's layers, shapes and parameter counts, from source")
     summary.add_argument("paths", nargs="*", type=Path, default=None)

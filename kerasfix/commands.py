@@ -125,15 +125,14 @@ def migrate(args: Namespace) -> int:
 
 
 def _migrate(args: Namespace) -> int:
-    from kerasfix.reporters import relative_name
-    from kerasfix.runner import migrate_file
+    from kerasfix.runner import migrate_paths
 
     config, settings, files = prepare(args)
     write = not (args.diff or args.check)
     console = _console()
     results: list[FileResult] = []
-    for path in files:
-        result = migrate_file(path, relative_name(path), settings, config, write)
+    jobs = args.jobs or os.cpu_count() or 1
+    for result in migrate_paths(files, settings, config, write, jobs):
         results.append(result)
         _report_file(console, result, args, write)
     # a file whose write failed is reported as an error, not counted as fixed

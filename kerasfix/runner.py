@@ -182,3 +182,34 @@ def _plainly_without_keras(path: Path, raw: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def _migrate_job(job: tuple) -> FileResult:
+    return migrate_file(*job)
+
+
+def migrate_paths(files: list[Path], settings: Settings, config: Config, write: bool, jobs: int):
+    """Migrate files, in worker processes when there are enough of them, yielding the results in the
+    files' order as they come. Each file is written atomically by whichever process migrated it.
+
+    Stopped part-way (Ctrl-C, SIGTERM), the files not started are cancelled and the ones in progress
+    are finished, so every file is left as it was or fully migrated.
+    """
+    from kerasfix.reporters import relative_name
+
+    work = [(path, relative_name(path), settings, config, write) for path in files]
+    if jobs <= 1 or len(work) < PARALLEL_THRESHOLD:
+        for job in work:
+            yield migrate_file(*job)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(max_workers=jobs)
+    try:
+        futures = [pool.submit(_migrate_job, job) for job in work]
+        for future in futures:
+            yield future.result()
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)

@@ -164,3 +164,26 @@ def test_target_decides_new_imports_only_without_a_style(tmp_path: Path) -> None
     # KF101 alone: the module rename (KF303) would otherwise turn the star import into keras.layers
     assert run_kerasfix("migrate", "--select", "KF101", str(path)).returncode == 0
     assert path.read_text() == "from keras.layers.merge import *\nfrom keras.layers import concatenate\nx = concatenate([a, b])\n"
+
+
+def test_parallel_migrate_writes_and_reports_what_one_process_does(tmp_path: Path) -> None:
+    # enough files for worker processes; the report comes in file order and the files end up the same
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures"
+    programs = [p for p in sorted((fixtures / "scripts").glob("*.py")) + sorted((fixtures / "functional").glob("*.py")) if not p.name.endswith(".fixed.py")]
+    trees = {}
+    for jobs in ("1", "2"):
+        tree = tmp_path / f"jobs{jobs}"
+        for copy in range(3):
+            for program in programs:
+                target = tree / f"c{copy}" / program.name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(program.read_bytes())
+        trees[jobs] = tree
+    assert sum(1 for _ in trees["1"].rglob("*.py")) >= 16
+    diffs = {jobs: run_kerasfix("migrate", "--diff", "--unsafe-fixes", "--jobs", jobs, ".", cwd=tree) for jobs, tree in trees.items()}
+    assert diffs["1"].returncode == diffs["2"].returncode == 1
+    assert diffs["1"].stdout == diffs["2"].stdout and "+++ " in diffs["1"].stdout
+    runs = {jobs: run_kerasfix("migrate", "--unsafe-fixes", "--jobs", jobs, ".", cwd=tree) for jobs, tree in trees.items()}
+    assert runs["1"].stdout == runs["2"].stdout and runs["1"].returncode == runs["2"].returncode
+    for path in trees["1"].rglob("*.py"):
+        assert path.read_bytes() == (trees["2"] / path.relative_to(trees["1"])).read_bytes(), path.name
