@@ -137,17 +137,7 @@ def with_args(call: cst.Call, args: list[cst.Arg]) -> cst.Call:
     if not comments:
         return call.with_changes(args=arranged)
     lines = [cst.EmptyLine(indent=True, whitespace=cst.SimpleWhitespace("    "), comment=cst.Comment(c)) for c in comments]
-    space = call.whitespace_before_args
-    if isinstance(space, cst.ParenthesizedWhitespace):
-        space = space.with_changes(empty_lines=[*space.empty_lines, *lines])
-    else:
-        space = cst.ParenthesizedWhitespace(
-            first_line=cst.TrailingWhitespace(whitespace=cst.SimpleWhitespace("  "), comment=lines[0].comment),
-            empty_lines=lines[1:],
-            indent=True,
-            last_line=cst.SimpleWhitespace(""),
-        )
-    return call.with_changes(args=[], whitespace_before_args=space)
+    return call.with_changes(args=[], whitespace_before_args=_carrying(call.whitespace_before_args, lines))
 
 
 def _last_comma(own, last):
@@ -188,16 +178,7 @@ def _with_comments_after(arg: cst.Arg, comments: list[str], continuation) -> cst
     indent, whitespace = continuation
     lines = [cst.EmptyLine(indent=indent, whitespace=whitespace, comment=cst.Comment(c)) for c in comments]
     comma = arg.comma if isinstance(arg.comma, cst.Comma) else None
-    space = comma.whitespace_after if comma is not None else arg.whitespace_after_arg
-    if isinstance(space, cst.ParenthesizedWhitespace):
-        space = space.with_changes(empty_lines=[*space.empty_lines, *lines])
-    else:
-        space = cst.ParenthesizedWhitespace(
-            first_line=cst.TrailingWhitespace(whitespace=cst.SimpleWhitespace("  "), comment=lines[0].comment),
-            empty_lines=lines[1:],
-            indent=True,
-            last_line=cst.SimpleWhitespace(""),
-        )
+    space = _carrying(comma.whitespace_after if comma is not None else arg.whitespace_after_arg, lines)
     if comma is not None:
         return arg.with_changes(comma=comma.with_changes(whitespace_after=space))
     return arg.with_changes(whitespace_after_arg=space)
@@ -215,3 +196,16 @@ def styled_module(canonical_module: str, style: str) -> str:
     if style == "tf.keras":
         return "tensorflow." + canonical_module
     return canonical_module
+
+
+def _carrying(space, lines: list[cst.EmptyLine]) -> cst.ParenthesizedWhitespace:
+    """Whitespace inside brackets that carries these comment lines: added to its own lines when it
+    already breaks the line, else the first comment ends the line and the others follow."""
+    if isinstance(space, cst.ParenthesizedWhitespace):
+        return space.with_changes(empty_lines=[*space.empty_lines, *lines])
+    return cst.ParenthesizedWhitespace(
+        first_line=cst.TrailingWhitespace(whitespace=cst.SimpleWhitespace("  "), comment=lines[0].comment),
+        empty_lines=lines[1:],
+        indent=True,
+        last_line=cst.SimpleWhitespace(""),
+    )
