@@ -398,3 +398,20 @@ def test_every_code_of_this_issue_is_registered_and_documented() -> None:
         assert code in specs
         assert specs[code].explanation().startswith(f"# {code}")
     assert {"KF301", "KF302", "KF303", "KF383"} <= registry.default_codes()
+
+
+def test_a_spelled_out_module_rename_keeps_continuation_lines_aligned() -> None:
+    text = (
+        "import keras.engine.training\n"
+        "m = keras.engine.training.Model(inputs=[a, b],\n"
+        "                                outputs=c)\n"
+        "n = keras.engine.training.Model(\n"
+        "    inputs=x, outputs=y)\n"
+    )
+    assert migrate(text, select="KF303") == (
+        "import keras.models\n"
+        "m = keras.models.Model(inputs=[a, b],\n"
+        "                       outputs=c)\n"
+        "n = keras.models.Model(\n"
+        "    inputs=x, outputs=y)\n"
+    )

@@ -386,8 +386,28 @@ class LegacyModuleChecker(Checker):
         if replacement is None:
             self.report(node, "KF303", f"{head}; use `{modern}`")
             return
-        fix = make_fix("safe", f"Use `{replacement}`", [self._replace(node, replacement)])
+        fix = make_fix("safe", f"Use `{replacement}`", [self._realigned_call(node, replacement) or self._replace(node, replacement)])
         self.report(node, "KF303", f"{head}; use `{replacement}`", fix)
+
+    def _realigned_call(self, node: cst.Attribute, replacement: str) -> Edit | None:
+        """For `keras.engine.training.Model(a,\n    b)` with `b` aligned after the `(`: the whole call,
+        its continuation lines moved with the `(`. None when no line needs to move."""
+        from kerasfix.checks.callee import realigned
+        from kerasfix.rule import replace_node
+
+        member = self.ctx.parent(node)
+        call = self.ctx.parent(member) if isinstance(member, cst.Attribute) and member.value is node else None
+        if not (isinstance(call, cst.Call) and call.func is member):
+            return None
+        shift = len(replacement) - len(self.ctx.code_for(node))
+        new = call.with_changes(func=member.with_changes(value=cst.parse_expression(replacement)))
+        moved = realigned(self.ctx, call, new, shift)
+        if moved is new:
+            return None
+        plain = new.with_changes(args=call.args)
+        if self.ctx.module.code_for_node(moved) == self.ctx.module.code_for_node(plain):
+            return None
+        return replace_node(self.ctx, call, moved)
 
     def _modern_spelling(self, node: cst.Attribute, legacy: str, modern: str) -> str | None:
         """`keras.layers.core` -> `keras.layers`, `tf.keras.engine.topology` -> `tf.keras.layers`."""
