@@ -48,39 +48,9 @@ def module_of(statement: cst.ImportFrom) -> tuple[str | None, str | None]:
     return raw, modern[: -len(".__name__")] if modern else None
 
 
-class _Uses(cst.CSTVisitor):
-    """Counts references to bare names, outside import statements."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.counts: Counter[str] = Counter()
-
-    def visit_Import(self, node: cst.Import) -> bool:
-        return False
-
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
-        return False
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        node.value.visit(self)
-        return False
-
-    def visit_Arg(self, node: cst.Arg) -> bool:
-        node.value.visit(self)
-        return False
-
-    def visit_Name(self, node: cst.Name) -> None:
-        self.counts[node.value] += 1
-
-
-class _Counts:
-    def __init__(self, counts: Counter) -> None:
-        self.counts = counts
-
-
-def _name_uses(module: cst.Module) -> _Counts:
-    """What `_Uses` counts (bare names outside imports, not attribute names or keywords), in one
-    read-only walk."""
+def _name_uses(module: cst.Module) -> Counter[str]:
+    """How often each bare name is used outside import statements (attribute names and keyword
+    argument names are not uses), in one read-only walk."""
     from kerasfix.walk import walk
 
     counts: Counter[str] = Counter()
@@ -101,7 +71,7 @@ def _name_uses(module: cst.Module) -> _Counts:
             inside_import[0] -= 1
 
     walk(module, enter, leave)
-    return _Counts(counts)
+    return counts
 
 
 def fix_imports(text: str, requires: list[Requirement], releases: list[str], target: str) -> str:
@@ -119,7 +89,7 @@ def fix_imports(text: str, requires: list[Requirement], releases: list[str], tar
     removed_from: dict[int, list[cst.ImportAlias]] = {}
     for name in dict.fromkeys(releases):
         binding = table.bindings.get(name)
-        if binding is None or uses.counts[name] or not isinstance(binding.statement, cst.ImportFrom):
+        if binding is None or uses[name] or not isinstance(binding.statement, cst.ImportFrom):
             continue
         replace[id(binding.alias)] = []
         removed_from.setdefault(id(binding.statement), []).append(binding.alias)

@@ -106,7 +106,7 @@ def test_check_and_migrate_real_code(tree, record_property) -> None:
     assert migrate.returncode in (0, 1), output[-5000:]
     # how the text report labels a file it could not process: `<file>: error: ...`, `<file>: internal error: ...`
     failures = [line for line in output.splitlines() if re.search(r": (internal )?error: ", line)]
-    assert not failures, f"migrate reported errors:\n" + "\n".join(failures)
+    assert not failures, "migrate reported errors:\n" + "\n".join(failures)
     assert "could not be processed" not in output, output[-5000:]
 
     changed: list[str] = []

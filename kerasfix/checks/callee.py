@@ -34,7 +34,8 @@ def new_callee(ctx, func: cst.BaseExpression, module: str, name: str) -> tuple[c
 
 def realigned(ctx, original: cst.Call, call: cst.Call, shift: int) -> cst.Call:
     """`call` (the rewrite of `original`) with the continuation lines that were aligned one past the
-    original `(` moved by `shift` columns, so they stay aligned with the new `(`."""
+    original `(` moved by `shift` columns, so they stay aligned with the new `(`. `call` itself when
+    no line moves."""
     if shift == 0:
         return call
     paren = ctx.positions()[original.func].end.column
@@ -49,10 +50,13 @@ def realigned(ctx, original: cst.Call, call: cst.Call, shift: int) -> cst.Call:
             return whitespace
         return whitespace.with_changes(last_line=cst.SimpleWhitespace(" " * (width + shift)))
 
-    args = [
-        arg.with_changes(comma=arg.comma.with_changes(whitespace_after=moved(arg.comma.whitespace_after)))
-        if isinstance(arg.comma, cst.Comma)
-        else arg
-        for arg in call.args
-    ]
+    args = []
+    for arg in call.args:
+        if isinstance(arg.comma, cst.Comma):
+            space = moved(arg.comma.whitespace_after)
+            if space is not arg.comma.whitespace_after:
+                arg = arg.with_changes(comma=arg.comma.with_changes(whitespace_after=space))
+        args.append(arg)
+    if all(new is old for new, old in zip(args, call.args)):
+        return call
     return call.with_changes(args=args)

@@ -402,12 +402,7 @@ class LegacyModuleChecker(Checker):
         shift = len(replacement) - len(self.ctx.code_for(node))
         new = call.with_changes(func=member.with_changes(value=cst.parse_expression(replacement)))
         moved = realigned(self.ctx, call, new, shift)
-        if moved is new:
-            return None
-        plain = new.with_changes(args=call.args)
-        if self.ctx.module.code_for_node(moved) == self.ctx.module.code_for_node(plain):
-            return None
-        return replace_node(self.ctx, call, moved)
+        return None if moved is new else replace_node(self.ctx, call, moved)
 
     def _modern_spelling(self, node: cst.Attribute, legacy: str, modern: str) -> str | None:
         """`keras.layers.core` -> `keras.layers`, `tf.keras.engine.topology` -> `tf.keras.layers`."""

@@ -44,15 +44,11 @@ def _cached(ctx, key: str, compute: Callable[[], Any]) -> Any:
     return store[key]
 
 
-def _parent(ctx, node: cst.CSTNode) -> cst.CSTNode | None:
-    return ctx.parent(node)
-
-
 def _scope(ctx, node: cst.CSTNode) -> cst.CSTNode | None:
     """The function, lambda or class whose body holds `node`; None at module level."""
-    current = _parent(ctx, node)
+    current = ctx.parent(node)
     while current is not None and not isinstance(current, SCOPES):
-        current = _parent(ctx, current)
+        current = ctx.parent(current)
     return current
 
 
@@ -794,9 +790,9 @@ def image_dim_ordering(entry, rewrite) -> None:
 
 def _compared_string(ctx, call: cst.Call, values: dict) -> tuple[cst.Comparison, cst.BaseExpression] | None:
     """`call == 'th'`, `'tf' != call`, `call in ('th',)`: the comparison and the other side, when it holds old values."""
-    parent = _parent(ctx, call)
+    parent = ctx.parent(call)
     if isinstance(parent, cst.ComparisonTarget):
-        parent = _parent(ctx, parent)
+        parent = ctx.parent(parent)
     if not isinstance(parent, cst.Comparison) or len(parent.comparisons) != 1:
         return None
     target = parent.comparisons[0]
