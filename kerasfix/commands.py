@@ -69,14 +69,21 @@ def check(args: Namespace) -> int:
     errors = [r.error for r in results if r.error is not None]
     output = args.output_format
     if output == "json":
-        from kerasfix.engine import import_edits
+        from kerasfix.engine import ImportEditor, ParseFailure
         from kerasfix.reporters import edit_locator, write_json
 
         sources = _sources_with_fixes(results)
+        by_file: dict[str, list] = {}
         for finding in findings:
-            source = sources.get(finding.filename)
-            if source is not None and finding.fix is not None:
-                finding.import_edits = import_edits(source.text, finding.fix, settings.target)
+            if finding.fix is not None and (finding.fix.requires or finding.fix.releases) and finding.filename in sources:
+                by_file.setdefault(finding.filename, []).append(finding)
+        for name, fixed in by_file.items():
+            try:
+                editor = ImportEditor(sources[name], [f.fix for f in fixed], settings.target)
+            except ParseFailure:
+                continue  # the file parsed when it was checked; it changed since
+            for finding in fixed:
+                finding.import_edits = editor.edits_for(finding.fix)
         write_json(sys.stdout, findings, errors, edit_locator(sources))
     elif output == "sarif":
         from kerasfix.reporters import write_sarif

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import bisect
 import re
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
+
+try:  # the code generation state LibCST's own position provider extends
+    from libcst._nodes.internal import CodegenState
+except ImportError:  # pragma: no cover - a LibCST that moved it: positions the documented way
+    CodegenState = None  # type: ignore[assignment,misc]
 
 from kerasfix import registry
 from kerasfix.findings import Edit, FileError, Finding, Fix, Requirement
@@ -31,14 +38,16 @@ class _Report:
 class FileContext:
     """What checkers see of the file being checked."""
 
-    def __init__(self, source: Source, text: str, module: cst.Module, settings: Settings) -> None:
+    def __init__(
+        self, source: Source, text: str, module: cst.Module, settings: Settings, inherited: ImportTable | None = None
+    ) -> None:
         self.source = source
-        self.text = text
+        self.text = text  # the text parsed: the file's, or one part of a large file (kerasfix/segments.py)
         self.module = module
         self.settings = settings
-        self.imports = ImportTable.scan(module)
+        self.imports = ImportTable.scan(module, inherited)
         self.reports: list[_Report] = []
-        self._positions = None
+        self._spans: dict | None = None
         self._parents: dict | None = None  # filled by the traversal (_Dispatcher)
         self._traversed = False  # True once every node's parent is known (a full resolution)
 
@@ -59,10 +68,16 @@ class FileContext:
     def code_for(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
 
-    def positions(self):
-        if self._positions is None:
-            self._positions = code_ranges(self.module)
-        return self._positions
+    def spans(self) -> dict:
+        """Each node's [start, end) offsets in the text (computed once per file, on first use)."""
+        if self._spans is None:
+            self._spans = code_spans(self.module)
+        return self._spans
+
+    def column(self, offset: int) -> int:
+        """The column of a character offset (0-based, in characters)."""
+        starts = _line_starts(self)
+        return offset - starts[bisect.bisect_right(starts, offset) - 1]
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         # The traversal records each node's parent as it enters it, so asking about the node being
@@ -94,27 +109,64 @@ class FileContext:
 
     def span(self, node: cst.CSTNode) -> tuple[int, int]:
         """Character offsets [start, end) of a node in the file's text."""
-        code_range = self.positions()[node]
-        start = self.source_offset(code_range.start.line, code_range.start.column)
-        end = self.source_offset(code_range.end.line, code_range.end.column)
-        return start, end
-
-    def source_offset(self, line: int, column: int) -> int:
-        return _line_starts(self)[line - 1] + column
+        return self.spans()[node]
 
 
-def code_ranges(module: cst.Module) -> dict:
-    """Every node's code range, as `PositionProvider` gives it, from its code generation pass alone.
+def code_spans(module: cst.Module) -> dict:
+    """Every node's [start, end) character offsets in the module's code, with the bounds LibCST's
+    `PositionProvider` gives (syntactic: without the whitespace a node owns but does not start or end
+    with), from one code generation pass that counts characters instead of lines and columns.
 
-    Resolving it through a metadata wrapper first walks the whole tree (rebuilding every node), which
-    costs more than the positions themselves; tests/test_names.py checks the two agree.
+    Resolving `PositionProvider` through a metadata wrapper walks the whole tree first and tracks lines
+    and columns token by token; this costs about a third. tests/test_names.py checks the two agree.
     """
-    provider = PositionProvider()
-    try:
-        provider._gen_impl(module)
-    except AttributeError:  # pragma: no cover - a LibCST that works otherwise: the documented way
-        return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    return provider._computed
+    if CodegenState is None:  # pragma: no cover
+        starts = [0] + [m.end() for m in re.finditer(r"\r\n?|\n", module.code)]
+        ranges = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        return {
+            node: (starts[r.start.line - 1] + r.start.column, starts[r.end.line - 1] + r.end.column)
+            for node, r in ranges.items()
+        }
+    state = _SpanState(default_indent=module.default_indent, default_newline=module.default_newline)
+    module._codegen(state)
+    return state.spans
+
+
+@dataclass(frozen=False)
+class _SpanState(CodegenState or object):  # type: ignore[misc]
+    offset: int = 0
+    spans: dict = field(default_factory=dict)
+    stack: list = field(default_factory=list)
+
+    def add_indent_tokens(self) -> None:
+        self.tokens.extend(self.indent_tokens)
+        for token in self.indent_tokens:
+            self.offset += len(token)
+
+    def add_token(self, value: str) -> None:
+        self.tokens.append(value)
+        self.offset += len(value)
+
+    def before_codegen(self, node: cst.CSTNode) -> None:
+        self.stack.append(self.offset)
+
+    def after_codegen(self, node: cst.CSTNode) -> None:
+        start = self.stack.pop()
+        if node not in self.spans:  # a syntactic position recorded inside it comes first
+            self.spans[node] = (start, self.offset)
+
+    @contextmanager
+    def record_syntactic_position(self, node, *, start_node=None, end_node=None):
+        start = self.offset
+        try:
+            yield
+        finally:
+            end = self.offset
+            spans = self.spans
+            self.spans[node] = (
+                spans[start_node][0] if start_node is not None else start,
+                spans[end_node][1] if end_node is not None else end,
+            )
 
 
 def _line_starts(ctx: FileContext) -> list[int]:
@@ -200,17 +252,27 @@ def analyse_text(source: Source, text: str, settings: Settings) -> list[Finding]
     """All findings of the enabled rules in `text` (the source's text, possibly already edited)."""
     if not may_match(text, settings):
         return []
-    module = parse(text)
-    ctx = FileContext(source, text, module, settings)
+    if _segmented(source, text):
+        return _analyse_segments(source, text, settings)
+    ctx = _analyse_module(source, text, parse(text), settings)
+    return _to_findings(ctx)
+
+
+def _analyse_module(
+    source: Source, text: str, module: cst.Module, settings: Settings, inherited: ImportTable | None = None
+) -> FileContext:
+    ctx = FileContext(source, text, module, settings, inherited)
     checkers = [checker_type(ctx) for checker_type in registry.checkers_for(settings.enabled)]
     ctx._parents = {}
     _Dispatcher(checkers, ctx._parents).run(module)
     for checker in checkers:
         checker.finish()
-    return _to_findings(ctx)
+    return ctx
 
 
-def _to_findings(ctx: FileContext) -> list[Finding]:
+def _to_findings(ctx: FileContext, rows_before: int = 0, offset: int = 0) -> list[Finding]:
+    """The context's reports as findings. For one part of a large file, `rows_before` and `offset`
+    are the lines and characters of the file before that part: rows and edits are the file's."""
     findings: list[Finding] = []
     view = Source(path=ctx.source.path, text=ctx.text, raw=b"", notebook=ctx.source.notebook)
     for report in ctx.reports:
@@ -220,6 +282,12 @@ def _to_findings(ctx: FileContext) -> list[Finding]:
         last_line, _ = view.position(max(start, end - 1))
         if _silenced(view, first_line, last_line, report.code):
             continue
+        fix = report.fix
+        if rows_before:
+            location.row += rows_before
+            end_location.row += rows_before
+        if offset and fix is not None:
+            fix = replace(fix, edits=[Edit(e.start + offset, e.end + offset, e.content) for e in fix.edits])
         findings.append(
             Finding(
                 code=report.code,
@@ -227,7 +295,7 @@ def _to_findings(ctx: FileContext) -> list[Finding]:
                 filename=ctx.source.display,
                 location=location,
                 end_location=end_location,
-                fix=report.fix,
+                fix=fix,
                 source_line=view.line_text(first_line),
             )
         )
@@ -236,10 +304,9 @@ def _to_findings(ctx: FileContext) -> list[Finding]:
 
 
 def import_edits(text: str, fix: Fix | None, target: str) -> list[Edit]:
-    """The import changes `migrate` makes for this fix alone, as edits of the original text.
-
-    Computed only for JSON output: it costs a parse per fix.
-    """
+    """The import changes `migrate` makes for this fix alone, as edits of the original text: the fix
+    applied, the imports tidied, and the two texts compared. A parse of the file per fix; `ImportEditor`
+    gives the same edits for all of a file's fixes with one parse."""
     if fix is None or not (fix.requires or fix.releases):
         return []
     from kerasfix.imports import fix_imports
@@ -251,14 +318,7 @@ def import_edits(text: str, fix: Fix | None, target: str) -> list[Edit]:
         return []
     if tidied == edited:
         return []
-    limit = min(len(edited), len(tidied))
-    prefix = 0
-    while prefix < limit and edited[prefix] == tidied[prefix]:
-        prefix += 1
-    suffix = 0
-    while suffix < limit - prefix and edited[-1 - suffix] == tidied[-1 - suffix]:
-        suffix += 1
-    start, end, content = prefix, len(edited) - suffix, tidied[prefix : len(tidied) - suffix]
+    start, end, content = _changed_span(edited, tidied)
     shift = 0  # [start, end) is in `edited`; the original differs from it only inside fix.edits
     for edit in sorted(fix.edits, key=lambda e: e.start):
         edited_start = edit.start + shift
@@ -270,6 +330,123 @@ def import_edits(text: str, fix: Fix | None, target: str) -> list[Edit]:
             continue
         return []  # the import change runs into the fix's own edit; they cannot be told apart
     return [Edit(start - shift, end - shift, content)]
+
+
+def _changed_span(old: str, new: str) -> tuple[int, int, str]:
+    """[start, end) of `old` and what replaces it to give `new`: the common prefix and suffix kept."""
+    limit = min(len(old), len(new))
+    low, high = 0, limit  # the common prefix's length, found by halving (slices compare in C)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if old[:middle] == new[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    prefix = low
+    low, high = 0, limit - prefix
+    while low < high:
+        middle = (low + high + 1) // 2
+        if old[len(old) - middle :] == new[len(new) - middle :]:
+            low = middle
+        else:
+            high = middle - 1
+    suffix = low
+    return prefix, len(old) - suffix, new[prefix : len(new) - suffix]
+
+
+_WORD_RE = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+
+
+class ImportEditor:
+    """`import_edits` for every fix of one file, at the cost of one parse of the file (part by part for
+    a large one) and one import tidy per distinct set of names fixes require and release.
+
+    A fix's import edits depend on the file's imports, which fixes away from them do not change, and on
+    whether each name the fix releases is still used once the fix is applied: the file's uses of it,
+    less those inside the fix's edits, plus those in the new code (counted as words there, which may
+    overcount and so keep an import, never drop a used one). A fix that edits an import statement
+    itself is computed the direct way (for a large file: none is given).
+    """
+
+    def __init__(self, source: Source, fixes: list[Fix], target: str) -> None:
+        from kerasfix.imports import name_offsets
+
+        self.text = source.text
+        self.target = target
+        self.large = _segmented(source, self.text)
+        self.memo: dict[tuple, list[Edit]] = {}
+        released = {name for fix in fixes for name in fix.releases}
+        self.uses: dict[str, list[int]] = {name: [] for name in released}
+        self.import_spans: list[tuple[int, int]] = []
+        self.modules: dict[int, cst.Module] = {}  # key: start offset of the part (0 for a whole file)
+        self.table: ImportTable | None = None
+        if self.large:
+            from kerasfix.segments import parts
+
+            pieces = parts(self.text)
+        else:
+            pieces = iter([(0, self.text, parse(self.text))])
+        for piece in pieces:
+            start, text, module = (piece.start, piece.text, piece.module) if self.large else piece
+            before = len(self.table.import_statements) if self.table is not None else 0
+            self.table = ImportTable.scan(module, self.table)
+            spans = code_spans(module)
+            for statement in self.table.import_statements[before:]:
+                low, high = spans[statement]
+                self.import_spans.append((start + low, start + high))
+            for name, offsets in name_offsets(module, spans, released).items():
+                self.uses[name].extend(start + offset for offset in offsets)
+            if start == 0 or len(self.table.import_statements) > before:
+                self.modules[start] = module
+        self.import_spans.sort()
+
+    def edits_for(self, fix: Fix | None) -> list[Edit]:
+        if fix is None or not (fix.requires or fix.releases):
+            return []
+        if any(_meets(edit.start, edit.end, self.import_spans) for edit in fix.edits):
+            return [] if self.large else import_edits(self.text, fix, self.target)
+        releases = list(dict.fromkeys(fix.releases))
+        still_used = tuple(self._still_used(name, fix) for name in releases)
+        key = (tuple(fix.requires), tuple(releases), still_used)
+        if key not in self.memo:
+            self.memo[key] = self._tidy(list(fix.requires), releases, still_used)
+        edits = self.memo[key]
+        for edit in edits:
+            if any(_overlaps((own.start, own.end), (edit.start, edit.end)) for own in fix.edits):
+                return []  # the import change runs into the fix's own edit
+        return edits
+
+    def _still_used(self, name: str, fix: Fix) -> bool:
+        offsets = self.uses[name]
+        count = len(offsets)
+        for edit in fix.edits:
+            count -= bisect.bisect_left(offsets, edit.end) - bisect.bisect_left(offsets, edit.start)
+            count += sum(1 for word in _WORD_RE.findall(edit.content) if word == name)
+        return count > 0
+
+    def _tidy(self, requires: list[Requirement], releases: list[str], still_used: tuple[bool, ...]) -> list[Edit]:
+        from collections import Counter
+
+        from kerasfix.imports import tidy_modules
+
+        uses = Counter({name: int(used) for name, used in zip(releases, still_used)})
+        changed = tidy_modules(self.modules, self.table, uses, requires, releases, self.target)
+        edits = []
+        for start, module in sorted(changed.items()):
+            old = self.modules[start].code
+            low, high, content = _changed_span(old, module.code)
+            edits.append(Edit(start + low, start + high, content))
+        return edits
+
+
+def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return (a[0] < b[1] and b[0] < a[1]) or a[0] == b[0]
+
+
+def _meets(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    """[start, end) overlaps or touches one of the sorted, disjoint spans."""
+    index = bisect.bisect_right(spans, (end, float("inf")))
+    return index > 0 and spans[index - 1][1] >= start
 
 
 def _silenced(view: Source, first_line: int, last_line: int, code: str) -> bool:
@@ -290,16 +467,77 @@ class FixResult:
     text: str
     applied: list[Finding] = field(default_factory=list)
     remaining: list[Finding] = field(default_factory=list)
+    # a large file's parts before and after (kerasfix/segments.py), so each can be compiled on its own
+    parts_before: list[str] | None = None
+    parts_after: list[str] | None = None
+
+
+def _segmented(source: Source, text: str) -> bool:
+    from kerasfix.segments import is_large
+
+    return is_large(source, text)
+
+
+def _analyse_segments(source: Source, text: str, settings: Settings) -> list[Finding]:
+    from kerasfix.segments import analyse_parts
+
+    return analyse_parts(source, text, settings)
+
+
+def _fix_segments(source: Source, settings: Settings) -> FixResult:
+    from kerasfix.segments import fix_parts
+
+    return fix_parts(source, settings)
 
 
 def apply_edits(text: str, edits: list[Edit]) -> str:
-    for edit in sorted(edits, key=lambda e: (e.start, e.end), reverse=True):
-        text = text[: edit.start] + edit.content + text[edit.end :]
-    return text
+    """`text` with non-overlapping edits applied, in one pass (a file may have thousands)."""
+    parts: list[str] = []
+    position = 0
+    for edit in sorted(edits, key=lambda e: (e.start, e.end)):
+        parts.append(text[position : edit.start])
+        parts.append(edit.content)
+        position = max(position, edit.end)
+    parts.append(text[position:])
+    return "".join(parts)
 
 
-def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
-    return (a[0] < b[1] and b[0] < a[1]) or a[0] == b[0]
+class _Taken:
+    """The spans of the fixes chosen so far in a round, sorted; they never overlap one another, so a
+    new span needs comparing with its neighbours only (a file may have thousands of fixes)."""
+
+    def __init__(self) -> None:
+        self.spans: list[tuple[int, int]] = []
+
+    def overlaps(self, start: int, end: int) -> bool:
+        spans = self.spans
+        index = bisect.bisect_left(spans, (start, -1))
+        if index and spans[index - 1][1] > start:
+            return True
+        while index < len(spans) and (spans[index][0] < end or spans[index][0] == start):
+            if spans[index][0] == start or start < spans[index][1]:
+                return True
+            index += 1
+        return False
+
+    def add(self, start: int, end: int) -> None:
+        bisect.insort(self.spans, (start, end))
+
+
+def _choose(findings: list[Finding], settings: Settings) -> list[Finding]:
+    """The fixes to apply in one round: in order, each one that overlaps none chosen before it."""
+    chosen: list[Finding] = []
+    taken = _Taken()
+    for finding in findings:
+        fix = finding.fix
+        if fix is None or not (fix.applicability == "safe" or settings.unsafe_fixes):
+            continue
+        if any(taken.overlaps(edit.start, edit.end) for edit in fix.edits):
+            continue  # overlaps a fix already chosen; the next round will see it afresh
+        chosen.append(finding)
+        for edit in fix.edits:
+            taken.add(edit.start, edit.end)
+    return chosen
 
 
 def fix_text(source: Source, settings: Settings) -> FixResult:
@@ -307,24 +545,17 @@ def fix_text(source: Source, settings: Settings) -> FixResult:
     from kerasfix.imports import fix_imports
 
     text = source.text
+    if _segmented(source, text):
+        return _fix_segments(source, settings)
     applied: list[Finding] = []
     findings = analyse_text(source, text, settings)
     for _ in range(MAX_FIX_ROUNDS):
-        fixable = [f for f in findings if f.fix is not None and (f.fix.applicability == "safe" or settings.unsafe_fixes)]
-        if not fixable:
+        chosen = _choose(findings, settings)
+        if not chosen:
             break
-        chosen: list[Finding] = []
-        taken: list[tuple[int, int]] = []
-        for finding in fixable:
-            spans = [(e.start, e.end) for e in finding.fix.edits]
-            if any(_overlaps(span, other) for span in spans for other in taken):
-                continue  # overlaps a fix already chosen; the next round will see it afresh
-            chosen.append(finding)
-            taken.extend(spans)
-        edits = [edit for finding in chosen for edit in finding.fix.edits]
         requires: list[Requirement] = [r for f in chosen for r in f.fix.requires]
         releases: list[str] = [name for f in chosen for name in f.fix.releases]
-        text = apply_edits(text, edits)
+        text = apply_edits(text, [edit for finding in chosen for edit in finding.fix.edits])
         if requires or releases:
             text = fix_imports(text, requires, releases, settings.target)
         applied.extend(chosen)

@@ -48,12 +48,11 @@ def module_of(statement: cst.ImportFrom) -> tuple[str | None, str | None]:
     return raw, modern[: -len(".__name__")] if modern else None
 
 
-def _name_uses(module: cst.Module) -> Counter[str]:
-    """How often each bare name is used outside import statements (attribute names and keyword
-    argument names are not uses), in one read-only walk."""
+def _bare_names(module: cst.Module, found) -> None:
+    """Call `found(name_node)` for each use of a bare name outside import statements (attribute names
+    and keyword argument names are not uses), in one read-only walk."""
     from kerasfix.walk import walk
 
-    counts: Counter[str] = Counter()
     inside_import = [0]
 
     def enter(node: cst.CSTNode, parent: cst.CSTNode | None) -> None:
@@ -64,21 +63,54 @@ def _name_uses(module: cst.Module) -> Counter[str]:
                 return
             if type(parent) is cst.Arg and parent.keyword is node:
                 return
-            counts[node.value] += 1
+            found(node)
 
     def leave(node: cst.CSTNode) -> None:
         if type(node) in (cst.Import, cst.ImportFrom):
             inside_import[0] -= 1
 
     walk(module, enter, leave)
+
+
+def _name_uses(module: cst.Module) -> Counter[str]:
+    """How often each bare name is used outside import statements."""
+    counts: Counter[str] = Counter()
+    _bare_names(module, lambda node: counts.update((node.value,)))
     return counts
+
+
+def name_offsets(module: cst.Module, spans: dict, names: set[str]) -> dict[str, list[int]]:
+    """Where each of `names` is used as a bare name outside import statements (what `_name_uses`
+    counts), as sorted start offsets; `spans` are the module's node spans."""
+    found: dict[str, list[int]] = {name: [] for name in names}
+    if names:
+        _bare_names(module, lambda node: node.value in found and found[node.value].append(spans[node][0]))
+    for offsets in found.values():
+        offsets.sort()
+    return found
 
 
 def fix_imports(text: str, requires: list[Requirement], releases: list[str], target: str) -> str:
     module = cst.parse_module(text)
-    table = ImportTable.scan(module)
-    uses = _name_uses(module)
+    tidied = tidy_modules({0: module}, ImportTable.scan(module), _name_uses(module), requires, releases, target)
+    return tidied[0].code if tidied else text
+
+
+def tidy_modules(
+    modules: dict[int, cst.Module],
+    table: ImportTable,
+    uses: Counter[str],
+    requires: list[Requirement],
+    releases: list[str],
+    target: str,
+) -> dict[int, cst.Module]:
+    """Import the names fixes require, once, and drop released names nothing uses any more.
+
+    `modules` are the file (key 0), or the parts of a large file that hold import statements (the
+    first part always among them); `table` and `uses` are the whole file's. Returns the modules changed.
+    """
     style = file_style(table, target)
+    bindings = {name: binding for name, binding in table.bindings.items() if not binding.pending}
 
     replace: dict[int, list[str]] = {}  # id(alias) -> names to put in its place ([] removes it)
     append: dict[int, list[str]] = {}  # id(statement) -> names to add at its end
@@ -88,7 +120,7 @@ def fix_imports(text: str, requires: list[Requirement], releases: list[str], tar
 
     removed_from: dict[int, list[cst.ImportAlias]] = {}
     for name in dict.fromkeys(releases):
-        binding = table.bindings.get(name)
+        binding = bindings.get(name)
         if binding is None or uses[name] or not isinstance(binding.statement, cst.ImportFrom):
             continue
         replace[id(binding.alias)] = []
@@ -96,7 +128,7 @@ def fix_imports(text: str, requires: list[Requirement], releases: list[str], tar
         statements[id(binding.statement)] = binding.statement
 
     for requirement in dict.fromkeys(requires):
-        binding = table.bindings.get(requirement.name)
+        binding = bindings.get(requirement.name)
         wanted = canonical(f"{requirement.module}.{requirement.name}")
         if binding is not None and canonical(binding.raw) == wanted and id(binding.alias) not in replace:
             continue
@@ -116,11 +148,17 @@ def fix_imports(text: str, requires: list[Requirement], releases: list[str], tar
         if requirement.name not in names:
             names.append(requirement.name)
 
+    changed: dict[int, cst.Module] = {}
     if replace or append or retarget:
-        module = module.visit(_Rewriter(replace, append, retarget))
+        for key, module in modules.items():
+            rewriter = _Rewriter(replace, append, retarget)
+            rewritten = module.visit(rewriter)
+            if rewriter.touched:
+                changed[key] = rewritten
     if fresh:
-        module = _insert_statements(module, table, fresh)
-    return module.code
+        key = _anchor_module(modules)
+        changed[key] = _insert_statements(changed.get(key, modules[key]), fresh)
+    return changed
 
 
 def _star_provides(table: ImportTable, requirement: Requirement) -> bool:
@@ -172,12 +210,14 @@ class _Rewriter(cst.CSTTransformer):
         self.replace = replace
         self.append = append
         self.retarget = retarget
+        self.touched = False
 
     def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom):
         key = id(original)
         touched = key in self.append or key in self.retarget or any(id(a) in self.replace for a in _aliases(original))
         if not touched:
             return updated
+        self.touched = True
         names: list[cst.ImportAlias] = []
         seen: set[str] = set()
         for alias in _aliases(original):
@@ -219,7 +259,22 @@ def _alias_local(alias: cst.ImportAlias) -> str:
     return dotted(alias.name) or ""
 
 
-def _insert_statements(module: cst.Module, table: ImportTable, fresh: dict[str, list[str]]) -> cst.Module:
+def _anchor_module(modules: dict[int, cst.Module]) -> int:
+    """Which module new import statements go in: the last with a top-level Keras import, else the
+    last with any top-level import, else the first."""
+    keras_key = any_key = None
+    for key in sorted(modules):
+        keras_index, any_index = _anchor_indices(list(modules[key].body))
+        if keras_index is not None:
+            keras_key = key
+        if any_index is not None:
+            any_key = key
+    if keras_key is not None:
+        return keras_key
+    return any_key if any_key is not None else min(modules)
+
+
+def _insert_statements(module: cst.Module, fresh: dict[str, list[str]]) -> cst.Module:
     lines = [
         cst.parse_statement(f"from {spelled} import {', '.join(names)}", config=module.config_for_parsing)
         for spelled, names in fresh.items()
@@ -233,6 +288,12 @@ def _insert_statements(module: cst.Module, table: ImportTable, fresh: dict[str, 
 
 
 def _anchor_index(body: list[cst.CSTNode]) -> int | None:
+    keras_index, any_index = _anchor_indices(body)
+    return keras_index if keras_index is not None else any_index
+
+
+def _anchor_indices(body: list[cst.CSTNode]) -> tuple[int | None, int | None]:
+    """The index of the last top-level import statement of Keras, and of any module."""
     keras_index = any_index = None
     for index, statement in enumerate(body):
         if isinstance(statement, cst.SimpleStatementLine) and statement.body and all(
@@ -241,7 +302,7 @@ def _anchor_index(body: list[cst.CSTNode]) -> int | None:
             any_index = index
             if any(normalise_root(raw) is not None for small in statement.body for raw in _statement_modules(small)):
                 keras_index = index
-    return keras_index if keras_index is not None else any_index
+    return keras_index, any_index
 
 
 def _is_docstring(statement: cst.CSTNode) -> bool:

@@ -80,6 +80,9 @@ class Binding:
     raw: str  # the raw qualified name it refers to, e.g. "keras.layers.merge"
     statement: cst.Import | cst.ImportFrom | None = None
     alias: cst.ImportAlias | None = None
+    # A name a fix has asked to import and the import tidy has not added yet (large files, which
+    # are fixed part by part with one tidy at the end): resolves like an import, owns no statement.
+    pending: bool = False
 
 
 @dataclass
@@ -92,8 +95,10 @@ class ImportTable:
     import_statements: list[cst.Import | cst.ImportFrom] = field(default_factory=list)
 
     @classmethod
-    def scan(cls, module: cst.Module) -> "ImportTable":
-        table = cls()
+    def scan(cls, module: cst.Module, inherited: "ImportTable | None" = None) -> "ImportTable":
+        """The names `module` binds; with `inherited`, added to those an earlier part of the same
+        file bound (a large file is analysed in parts, in order)."""
+        table = cls() if inherited is None else inherited.copy()
         assignments: list[tuple[str, cst.BaseExpression]] = []
         table._scan_body(module.body, assignments)
         # `Dense = keras.layers.Dense` aliases a Keras name; any other rebinding shadows the import.
@@ -105,6 +110,18 @@ class ImportTable:
                 table.local_names.add(name)
         for name in table.local_names:
             table.bindings.pop(name, None)
+        return table
+
+    def copy(self) -> "ImportTable":
+        return ImportTable(dict(self.bindings), list(self.star_modules), set(self.local_names), list(self.import_statements))
+
+    def with_pending(self, requirements) -> "ImportTable":
+        """A copy that also resolves the names fixes have asked to import (where the name is free)."""
+        table = self.copy()
+        for requirement in requirements:
+            name = requirement.name
+            if name not in table.bindings and name not in table.local_names:
+                table.bindings[name] = Binding(name, f"{requirement.module}.{name}", pending=True)
         return table
 
     def _scan_body(self, body, assignments: list) -> None:

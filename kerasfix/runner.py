@@ -78,7 +78,7 @@ def migrate_file(path: Path, name: str, settings: Settings, config: Config, writ
         result.fixed = fixed.applied
         if fixed.text == source.text:
             return result
-        if _compiles(source.text) and not _compiles(fixed.text):
+        if _compiles(fixed.parts_before or [source.text]) and not _compiles(fixed.parts_after or [fixed.text]):
             result.error = FileError(name, "internal error: the fixed code would not compile; the file was left unchanged", "internal")
             return result
         result.new_text = fixed.text
@@ -96,11 +96,14 @@ def migrate_file(path: Path, name: str, settings: Settings, config: Config, writ
     return result
 
 
-def _compiles(text: str) -> bool:
-    try:
-        ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
+def _compiles(texts: list[str]) -> bool:
+    """Python parses the text; a large file is given in the parts it was fixed in, which were cut
+    between top-level statements, so each parses on its own exactly when the whole does."""
+    for text in texts:
+        try:
+            ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return False
     return True
 
 

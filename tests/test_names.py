@@ -74,18 +74,27 @@ def test_canonical(raw: str, expected: str | None) -> None:
     assert canonical(raw) == expected
 
 
-def test_code_ranges_are_those_of_the_position_provider():
-    # kerasfix.engine.code_ranges computes positions without the metadata wrapper; it must agree
-    # with LibCST's PositionProvider on every node of real programs
+def test_code_spans_are_those_of_the_position_provider():
+    # kerasfix.engine.code_spans computes offsets without the metadata wrapper; they must be the
+    # positions LibCST's PositionProvider gives every node of real programs (CRLF and CR files too)
+    import re
+
     import libcst as cst
     from libcst.metadata import MetadataWrapper, PositionProvider
 
-    from kerasfix.engine import code_ranges
+    from kerasfix.engine import code_spans
 
     fixtures = sorted((Path(__file__).resolve().parent.parent / "fixtures").rglob("*.py"))
     assert fixtures
-    for path in fixtures[:40]:
-        module = cst.parse_module(path.read_text(encoding="utf-8"))
-        expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-        got = code_ranges(module)
-        assert dict(got) == dict(expected), path.name
+    texts = [path.read_text(encoding="utf-8") for path in fixtures[:40]]
+    texts += [texts[0].replace("\n", "\r\n"), texts[1].replace("\n", "\r"), "import keras\r\nx = (1,\r\n     2)\nif x:\r\n\ty = keras.layers.Dense(3)\r"]
+    for text in texts:
+        module = cst.parse_module(text)
+        starts = [0] + [m.end() for m in re.finditer(r"\r\n?|\n", text)]
+        ranges = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        expected = {
+            node: (starts[r.start.line - 1] + r.start.column, starts[r.end.line - 1] + r.end.column)
+            for node, r in ranges.items()
+        }
+        got = code_spans(module)
+        assert got == expected, text[:80]

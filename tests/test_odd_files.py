@@ -13,6 +13,8 @@ import ast
 import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -156,35 +158,72 @@ MIGRATED_BLOCK = (
     .replace("output_dim=classes, init=", "units=classes, kernel_initializer=")
 )
 HEADER = "from keras.layers import Activation, {conv}, Dense, Dropout, Flatten, MaxPooling2D\nfrom keras.models import Sequential\n"
-# The file's size in MB. LibCST parses some 100-500 KB a second and `migrate` parses a file several times,
-# so the default keeps the test to seconds; KERASFIX_LARGE_FILE_MB=10 runs the same test on 10 MB.
-LARGE_FILE_MB = float(os.environ.get("KERASFIX_LARGE_FILE_MB", "0.5"))
+# The file's size in MB. A file this large is parsed part by part (kerasfix/segments.py); LibCST would
+# need some 6 GB to hold its whole tree. KERASFIX_LARGE_FILE_MB changes the size.
+LARGE_FILE_MB = float(os.environ.get("KERASFIX_LARGE_FILE_MB", "10"))
+PEAK_MEMORY_MB = 1024
+# The CLI, reporting its own peak memory on stderr when it ends.
+MEASURED = (
+    "import resource, runpy, sys\n"
+    "try:\n"
+    "    runpy.run_module('kerasfix', run_name='__main__')\n"
+    "finally:\n"
+    "    print(f'peak-rss-kb {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}', file=sys.stderr)\n"
+)
+
+
+def _measured(*args: str) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), NO_COLOR="1")
+    return subprocess.Popen(
+        [sys.executable, "-c", MEASURED, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def _finish(process: subprocess.Popen) -> tuple[int, str, str, int]:
+    stdout, stderr = process.communicate(timeout=1200)
+    peak = re.search(r"^peak-rss-kb (\d+)$", stderr, re.MULTILINE)
+    assert peak is not None, stderr[-2000:]
+    return process.returncode, stdout, stderr[: peak.start()], int(peak.group(1)) // 1024
 
 
 def test_a_large_generated_keras1_file_is_checked_and_migrated(tmp_path: Path) -> None:
-    path = tmp_path / "huge.py"
     blocks: list[str] = []
     size = 0
     while size < LARGE_FILE_MB * 1024 * 1024:
         blocks.append(BLOCK.format(i=len(blocks)))
         size += len(blocks[-1])
-    path.write_text(HEADER.format(conv="Convolution2D") + "".join(blocks))
+    text = HEADER.format(conv="Convolution2D") + "".join(blocks)
+    checked, migrated = tmp_path / "checked.py", tmp_path / "migrated.py"
+    checked.write_text(text)
+    migrated.write_text(text)
+    del text
 
-    check = run_kerasfix("check", "--no-cache", "--no-source", str(path))
-    assert check.returncode == 1, check.stderr[-2000:]
-    assert "error" not in check.stdout and not check.stderr, check.stderr[-2000:]
-    rows = [int(match.group(1)) for match in re.finditer(r"^[^:\n]+:(\d+):\d+: KF\d+ ", check.stdout, re.MULTILINE)]
+    # the two runs are independent; started together they take one core each
+    check_run = _measured("check", "--no-cache", "--no-source", str(checked))
+    migrate_run = _measured("migrate", "--quiet", str(migrated))
+    check_code, check_out, check_err, check_peak = _finish(check_run)
+    migrate_code, migrate_out, migrate_err, migrate_peak = _finish(migrate_run)
+
+    assert check_code == 1, check_err[-2000:]
+    assert "error" not in check_out and not check_err, check_err[-2000:]
+    rows = [int(match.group(1)) for match in re.finditer(r"^[^:\n]+:(\d+):\d+: KF\d+ ", check_out, re.MULTILINE)]
     # per block: Convolution2D (signature and border_mode), Dropout(p=), Dense(output_dim=, init=)
     per_block = len([row for row in rows if row in range(3, 3 + BLOCK.count("\n"))])
     assert per_block == 4
     assert len(rows) == per_block * len(blocks)
-    assert f"Found {len(rows)} findings." in check.stdout
+    # every block's four findings, at the same lines of each block
+    first = sorted(row for row in rows if row in range(3, 3 + BLOCK.count("\n")))
+    last_start = 3 + (len(blocks) - 1) * BLOCK.count("\n")
+    assert sorted(row - last_start + 3 for row in rows if row >= last_start) == first
+    assert f"Found {len(rows)} findings." in check_out
 
-    migrate = run_kerasfix("migrate", "--quiet", str(path))
-    assert migrate.returncode == 0, migrate.stdout[-2000:] + migrate.stderr[-2000:]
-    migrated = path.read_text()
-    compile(migrated, str(path), "exec")
-    assert migrated == HEADER.format(conv="Conv2D") + "".join(MIGRATED_BLOCK.format(i=i) for i in range(len(blocks)))
+    assert migrate_code == 0, migrate_out[-2000:] + migrate_err[-2000:]
+    result = migrated.read_text()
+    compile(result, str(migrated), "exec")
+    assert result == HEADER.format(conv="Conv2D") + "".join(MIGRATED_BLOCK.format(i=i) for i in range(len(blocks)))
+
+    if LARGE_FILE_MB >= 5:
+        assert check_peak < PEAK_MEMORY_MB and migrate_peak < PEAK_MEMORY_MB, (check_peak, migrate_peak)
 
 
 def test_invalid_utf8_is_reported_by_name_and_the_others_still_run(tmp_path: Path) -> None:

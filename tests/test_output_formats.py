@@ -508,3 +508,27 @@ def test_a_file_that_does_not_parse_is_reported_and_the_others_are_checked(tmp_p
     assert migrate.returncode == 1 and "broken.py" in migrate.stdout
     assert "concatenate" in (tmp_path / "a_first.py").read_text() and "inputs=x" in (tmp_path / "z_last.py").read_text()
     assert (tmp_path / "broken.py").read_text().startswith("from keras.layers import merge\n")
+
+
+def test_json_import_edits_of_every_fixture_fix_are_those_of_applying_it_alone() -> None:
+    # JSON output computes import edits for all of a file's fixes from one parse (ImportEditor); they
+    # must be what applying each fix alone and tidying the imports gives (engine.import_edits)
+    from kerasfix import engine, registry
+    from kerasfix.settings import Settings
+    from kerasfix.source import read_source
+
+    settings = Settings(registry.default_codes(), unsafe_fixes=True)
+    compared = with_imports = 0
+    paths = sorted((ROOT / "fixtures").rglob("*.py")) + sorted((ROOT / "fixtures").rglob("*.ipynb"))
+    for path in paths:
+        source = read_source(path)
+        fixes = [f.fix for f in engine.analyse_text(source, source.text, settings) if f.fix is not None]
+        if not fixes:
+            continue
+        editor = engine.ImportEditor(source, fixes, settings.target)
+        for fix in fixes:
+            expected = engine.import_edits(source.text, fix, settings.target)
+            assert editor.edits_for(fix) == expected, (path.name, fix.message)
+            compared += 1
+            with_imports += bool(expected)
+    assert compared > 200 and with_imports > 40

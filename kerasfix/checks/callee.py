@@ -38,7 +38,7 @@ def realigned(ctx, original: cst.Call, call: cst.Call, shift: int) -> cst.Call:
     no line moves."""
     if shift == 0:
         return call
-    paren = ctx.positions()[original.func].end.column
+    paren = ctx.column(ctx.span(original.func)[1])
     block = sum(len(indent) for indent in ctx.indentation(original))
 
     def moved(whitespace):

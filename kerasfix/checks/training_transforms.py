@@ -218,8 +218,8 @@ def _realigned(ctx, original: cst.Call, call: cst.Call, prefix: str) -> cst.Call
 
     `prefix` is the replacement's text before the new `(` (`fit`'s callee, or `np.argmax(model.predict`).
     """
-    positions = ctx.positions()
-    shift = positions[original].start.column + len(prefix) - positions[original.func].end.column
+    start, _ = ctx.span(original)
+    shift = ctx.column(start) + len(prefix) - ctx.column(ctx.span(original.func)[1])
     return realigned(ctx, original, call, shift)
 
 

@@ -1,0 +1,194 @@
+"""Large files, taken part by part: a parsed file costs LibCST some 600 bytes of memory per byte of
+source, so a file of more than `LARGE_FILE_CHARS` characters is cut between top-level statements into
+parts of about `PART_CHARS`, and each part is parsed, checked and fixed on its own, in order.
+
+What carries from one part to the next: the names the file imports (and the names fixes have asked to
+import), so `Dense` in the last part is still `keras.layers.Dense`. What does not: values of
+module-level variables built in an earlier part (a model a later part adds layers to is not followed
+across the cut); cuts fall before a `def`, `class` or decorator where one is near, which is where
+generated files repeat. Imports are tidied once, over the whole file, after every part is fixed.
+
+A cut is only ever made where Python would end a statement: every part must parse on its own, and a
+part that does not (the cut fell inside a long string or bracket) is cut again at the top-level
+statements Python's own parser finds.
+"""
+
+from __future__ import annotations
+
+import ast
+import bisect
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Iterator
+
+import libcst as cst
+
+from kerasfix.findings import Edit, Finding, Requirement
+from kerasfix.names import ImportTable
+from kerasfix.settings import Settings
+from kerasfix.source import Source
+
+LARGE_FILE_CHARS = 1_000_000
+PART_CHARS = 200_000
+
+# A line that starts a top-level statement, unless it is inside a string or brackets: it starts at
+# column 0 with a name, a keyword or a decorator, and does not continue the statement before it.
+_CUT_RE = re.compile(r"^(?=[A-Za-z_@])(?!(?:else|elif|except|finally)\b)", re.MULTILINE)
+_PREFERRED_RE = re.compile(r"@|(?:async\s+)?def\b|class\b")
+_NEWLINE_RE = re.compile(r"\r\n|\r|\n")
+
+
+def is_large(source: Source, text: str) -> bool:
+    return source.notebook is None and len(text) > LARGE_FILE_CHARS
+
+
+@dataclass
+class Part:
+    start: int  # character offset in the file's text
+    text: str
+    module: cst.Module
+    rows_before: int  # lines of the file before the part
+
+
+def parts(text: str) -> Iterator[Part]:
+    """The file's parts, in order, each parsed; their texts joined are the file's text."""
+    from kerasfix.engine import ParseFailure, parse
+
+    cuts = [match.start() for match in _CUT_RE.finditer(text) if match.start()]
+    config: cst.PartialParserConfig | None = None
+    start = rows = 0
+    exact = False
+    while start < len(text):
+        end = _next_cut(text, cuts, start)
+        piece = text[start:end]
+        try:
+            module = cst.parse_module(piece, config) if config is not None else cst.parse_module(piece)
+        except (cst.ParserSyntaxError, RecursionError):
+            if end == len(text) or exact:
+                try:
+                    parse(piece)
+                except ParseFailure as failure:
+                    raise ParseFailure(str(failure), None if failure.row is None else failure.row + rows, failure.column) from None
+                raise
+            # The cut fell inside a statement (a long string, or brackets whose lines start at column 0).
+            # Python's parser says where the rest's statements start; a syntax error is reported as such.
+            cuts, exact = _statement_starts(text, start, rows), True
+            continue
+        if config is None:
+            config = cst.PartialParserConfig(default_indent=module.default_indent, default_newline=module.default_newline)
+        yield Part(start, piece, module, rows)
+        rows += len(_NEWLINE_RE.findall(piece))
+        start = end
+
+
+def _next_cut(text: str, cuts: list[int], start: int) -> int:
+    index = bisect.bisect_left(cuts, start + PART_CHARS)
+    if index >= len(cuts):
+        return len(text)
+    limit = cuts[index] + PART_CHARS // 4
+    for candidate in range(index, len(cuts)):
+        if cuts[candidate] > limit:
+            break
+        if _PREFERRED_RE.match(text, cuts[candidate]):
+            return cuts[candidate]
+    return cuts[index]
+
+
+def _statement_starts(text: str, start: int, rows: int) -> list[int]:
+    from kerasfix.engine import ParseFailure
+
+    rest = text[start:]
+    try:
+        tree = ast.parse(rest)
+    except SyntaxError as error:
+        raise ParseFailure(f"syntax error: {error.msg}", None if error.lineno is None else error.lineno + rows, error.offset) from None
+    except (ValueError, RecursionError, MemoryError):
+        return []  # the rest is one part; LibCST says what is wrong with it
+    lines = [statement_first_line(statement) for statement in tree.body]
+    del tree
+    starts = [0] + [match.end() for match in _NEWLINE_RE.finditer(rest)]
+    return [start + starts[line - 1] for line in lines if line > 1]
+
+
+def statement_first_line(statement: ast.stmt) -> int:
+    decorators = getattr(statement, "decorator_list", None) or []
+    return min([statement.lineno, *(decorator.lineno for decorator in decorators)])
+
+
+def analyse_parts(source: Source, text: str, settings: Settings) -> list[Finding]:
+    from kerasfix.engine import _analyse_module, _to_findings
+
+    findings: list[Finding] = []
+    table: ImportTable | None = None
+    for part in parts(text):
+        ctx = _analyse_module(source, part.text, part.module, settings, table)
+        findings.extend(_to_findings(ctx, part.rows_before, part.start))
+        table = ctx.imports
+    findings.sort(key=Finding.sort_key)
+    return findings
+
+
+def fix_parts(source: Source, settings: Settings):
+    """`fix_text` for a large file: each part's fixes in rounds, then one import tidy for the file."""
+    from kerasfix.engine import MAX_FIX_ROUNDS, FixResult, _analyse_module, _choose, _to_findings, apply_edits, parse
+    from kerasfix.imports import _name_uses, tidy_modules
+
+    table = ImportTable()  # the imports of the parts fixed so far, as fixed
+    asked: list[Requirement] = []  # the names fixes asked to import, so far
+    releases: list[str] = []
+    applied: list[Finding] = []
+    before: list[str] = []
+    texts: list[str] = []
+    remaining: list[list[Finding]] = []  # per part: rows of the original file, edits in the part
+    original_rows: list[int] = []
+    kept: dict[int, tuple[cst.Module, ImportTable]] = {}  # parts holding import statements, and the first
+    uses: Counter[str] = Counter()
+    for index, part in enumerate(parts(source.text)):
+        text, inherited = part.text, table.with_pending(asked)
+        ctx = _analyse_module(source, text, part.module, settings, inherited)
+        findings = _to_findings(ctx, part.rows_before)
+        for _ in range(MAX_FIX_ROUNDS):
+            chosen = _choose(findings, settings)
+            if not chosen:
+                break
+            text = apply_edits(text, [edit for finding in chosen for edit in finding.fix.edits])
+            asked.extend(r for finding in chosen for r in finding.fix.requires)
+            releases.extend(name for finding in chosen for name in finding.fix.releases)
+            applied.extend(chosen)
+            inherited = table.with_pending(asked)
+            ctx = _analyse_module(source, text, parse(text), settings, inherited)
+            findings = _to_findings(ctx, part.rows_before)
+        uses.update(_name_uses(ctx.module))
+        if index == 0 or len(ctx.imports.import_statements) > len(inherited.import_statements):
+            kept[index] = (ctx.module, inherited)
+        table = ctx.imports
+        before.append(part.text)
+        texts.append(text)
+        remaining.append(findings)
+        original_rows.append(part.rows_before)
+        del ctx, part
+
+    if asked or releases:
+        tidied = tidy_modules({index: module for index, (module, _) in kept.items()}, table, uses, asked, releases, settings.target)
+        for index, module in tidied.items():
+            texts[index] = module.code
+            ctx = _analyse_module(source, texts[index], parse(texts[index]), settings, kept[index][1])
+            remaining[index] = _to_findings(ctx, original_rows[index])
+
+    found: list[Finding] = []
+    offset = rows = 0
+    for index, text in enumerate(texts):
+        found.extend(_moved(finding, rows - original_rows[index], offset) for finding in remaining[index])
+        offset += len(text)
+        rows += len(_NEWLINE_RE.findall(text))
+    found.sort(key=Finding.sort_key)
+    return FixResult(text="".join(texts), applied=applied, remaining=found, parts_before=before, parts_after=texts)
+
+
+def _moved(finding: Finding, rows: int, offset: int) -> Finding:
+    finding.location.row += rows
+    finding.end_location.row += rows
+    if offset and finding.fix is not None:
+        finding.fix.edits = [Edit(edit.start + offset, edit.end + offset, edit.content) for edit in finding.fix.edits]
+    return finding
