@@ -493,8 +493,14 @@ class CatalogueChecker(Checker):
         by_code: dict[str, list[Change]] = {}
         for change in rewrite.changes:
             by_code.setdefault(change.code, []).append(change)
+        if not by_code:
+            return
         fixes: dict[str, Any] = {}
         for level, allowed in (("safe", {"safe"}), ("unsafe", {"safe", "unsafe"})):
+            if level == "unsafe" and not any(c.safety == "unsafe" for c in rewrite.changes):
+                if "safe" in fixes:
+                    fixes["unsafe"] = fixes["safe"]  # the same changes: the same fix
+                break
             built = rewrite.build(allowed)
             if built is not None:
                 old, new, requires, releases = built
