@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import textwrap
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Callable
@@ -71,7 +72,7 @@ class FileContext:
     def spans(self) -> dict:
         """Each node's [start, end) offsets in the text (computed once per file, on first use)."""
         if self._spans is None:
-            self._spans = code_spans(self.module)
+            self._spans = code_spans(self.module, self.text)
         return self._spans
 
     def column(self, offset: int) -> int:
@@ -112,7 +113,7 @@ class FileContext:
         return self.spans()[node]
 
 
-def code_spans(module: cst.Module) -> dict:
+def code_spans(module: cst.Module, text: str | None = None) -> dict:
     """Every node's [start, end) character offsets in the module's code, with the bounds LibCST's
     `PositionProvider` gives (syntactic: without the whitespace a node owns but does not start or end
     with), from one code generation pass that counts characters instead of lines and columns.
@@ -129,7 +130,74 @@ def code_spans(module: cst.Module) -> dict:
         }
     state = _SpanState(default_indent=module.default_indent, default_newline=module.default_newline)
     module._codegen(state)
+    if text is not None and "".join(state.tokens) != text:
+        # LibCST does not give back every character it parsed (a form feed that starts a statement's
+        # line is dropped): offsets into its code are moved to the text line by line.
+        return _moved_to(text, "".join(state.tokens), state.spans)
     return state.spans
+
+
+def _moved_to(text: str, code: str, spans: dict) -> dict:
+    where = CodeMap(text, code)
+    return {node: (where(start), where(end, end=True)) for node, (start, end) in spans.items()}
+
+
+class CodeMap:
+    """Offsets in the code LibCST generates for a module -> offsets in the text it parsed. The two are
+    the same text except where LibCST leaves a character out (a form feed that starts a statement's
+    line); lines are matched one to one and, in a line that differs, characters in order."""
+
+    _NEWLINE = re.compile(r"\r\n?|\n")
+
+    def __init__(self, text: str, code: str) -> None:
+        self.same = text == code
+        self.text, self.code = text, code
+        self.code_starts = [0] + [m.end() for m in self._NEWLINE.finditer(code)]
+        self.text_starts = [0] + [m.end() for m in self._NEWLINE.finditer(text)]
+        self.lines: dict[int, tuple[list[int], list[int]]] = {}
+
+    def __call__(self, offset: int, end: bool = False) -> int:
+        """Where `offset` falls in the text; a dropped character just before it counts as before an
+        end (`end=True`) and after a start."""
+        if self.same:
+            return offset
+        line = bisect.bisect_right(self.code_starts, offset) - 1
+        column = offset - self.code_starts[line]
+        if line >= len(self.text_starts):  # pragma: no cover - lines are never lost
+            return len(self.text)
+        starts, ends = self._line(line)
+        if column >= len(starts):
+            return self.text_starts[line] + column
+        return self.text_starts[line] + (ends if end else starts)[column]
+
+    def _line(self, line: int) -> tuple[list[int], list[int]]:
+        if line not in self.lines:
+            code_line = self._text_of(self.code, self.code_starts, line)
+            text_line = self._text_of(self.text, self.text_starts, line)
+            starts, ends, i = [], [], 0
+            for char in code_line + "\0":  # one position past the line's end too
+                ends.append(i)
+                while i < len(text_line) and text_line[i] != char and text_line[i] in "\x0c\v":
+                    i += 1
+                starts.append(i)
+                i += 1
+            self.lines[line] = (starts, ends)
+        return self.lines[line]
+
+    @staticmethod
+    def _text_of(whole: str, starts: list[int], line: int) -> str:
+        return whole[starts[line] : starts[line + 1] if line + 1 < len(starts) else len(whole)]
+
+
+def changed_text(text: str, before: cst.Module, after: cst.Module) -> str:
+    """`text` (which `before` was parsed from) changed as `after` changes `before`: only the span where
+    their generated code differs is replaced, so characters LibCST leaves out elsewhere are kept."""
+    old, new = before.code, after.code
+    if old == text:
+        return new
+    start, end, content = _changed_span(old, new)
+    where = CodeMap(text, old)
+    return text[: where(start, end=True)] + content + text[where(end, end=True) :]
 
 
 @dataclass(frozen=False)
@@ -379,6 +447,7 @@ class ImportEditor:
         self.uses: dict[str, list[int]] = {name: [] for name in released}
         self.import_spans: list[tuple[int, int]] = []
         self.modules: dict[int, cst.Module] = {}  # key: start offset of the part (0 for a whole file)
+        self.texts: dict[int, str] = {}
         self.table: ImportTable | None = None
         if self.large:
             from kerasfix.segments import parts
@@ -390,7 +459,7 @@ class ImportEditor:
             start, text, module = (piece.start, piece.text, piece.module) if self.large else piece
             before = len(self.table.import_statements) if self.table is not None else 0
             self.table = ImportTable.scan(module, self.table)
-            spans = code_spans(module)
+            spans = code_spans(module, text)
             for statement in self.table.import_statements[before:]:
                 low, high = spans[statement]
                 self.import_spans.append((start + low, start + high))
@@ -398,6 +467,7 @@ class ImportEditor:
                 self.uses[name].extend(start + offset for offset in offsets)
             if start == 0 or len(self.table.import_statements) > before:
                 self.modules[start] = module
+                self.texts[start] = text
         self.import_spans.sort()
 
     def edits_for(self, fix: Fix | None) -> list[Edit]:
@@ -407,21 +477,31 @@ class ImportEditor:
             return [] if self.large else import_edits(self.text, fix, self.target)
         releases = list(dict.fromkeys(fix.releases))
         still_used = tuple(self._still_used(name, fix) for name in releases)
+        if None in still_used:  # the new code could not be read alone to count its names
+            if not self.large:
+                return import_edits(self.text, fix, self.target)
+            still_used = tuple(True if used is None else used for used in still_used)  # keep the import
         key = (tuple(fix.requires), tuple(releases), still_used)
         if key not in self.memo:
             self.memo[key] = self._tidy(list(fix.requires), releases, still_used)
         edits = self.memo[key]
         for edit in edits:
-            if any(_overlaps((own.start, own.end), (edit.start, edit.end)) for own in fix.edits):
-                return []  # the import change runs into the fix's own edit
+            if any(own.start < edit.end and edit.start < own.end for own in fix.edits):
+                return []  # the import change runs into the fix's own edit (as `import_edits` says)
         return edits
 
-    def _still_used(self, name: str, fix: Fix) -> bool:
+    def _still_used(self, name: str, fix: Fix) -> bool | None:
+        """Whether `name` is used once the fix alone is applied; None when the fix's new code uses
+        the word and cannot be parsed on its own to tell a use from a string or an attribute."""
         offsets = self.uses[name]
         count = len(offsets)
         for edit in fix.edits:
             count -= bisect.bisect_left(offsets, edit.end) - bisect.bisect_left(offsets, edit.start)
-            count += sum(1 for word in _WORD_RE.findall(edit.content) if word == name)
+            if name in _WORD_RE.findall(edit.content):
+                added = _bare_uses(edit.content, name)
+                if added is None:
+                    return None
+                count += added
         return count > 0
 
     def _tidy(self, requires: list[Requirement], releases: list[str], still_used: tuple[bool, ...]) -> list[Edit]:
@@ -433,14 +513,23 @@ class ImportEditor:
         changed = tidy_modules(self.modules, self.table, uses, requires, releases, self.target)
         edits = []
         for start, module in sorted(changed.items()):
-            old = self.modules[start].code
-            low, high, content = _changed_span(old, module.code)
+            old, new = self.texts[start], changed_text(self.texts[start], self.modules[start], module)
+            low, high, content = _changed_span(old, new)
             edits.append(Edit(start + low, start + high, content))
         return edits
 
 
-def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
-    return (a[0] < b[1] and b[0] < a[1]) or a[0] == b[0]
+def _bare_uses(code: str, name: str) -> int | None:
+    """How often `code` (an expression or statements) uses `name` as a bare name; None if it does not
+    parse on its own."""
+    from kerasfix.imports import _name_uses
+
+    for candidate in (code, f"(\n{code}\n)"):
+        try:
+            return _name_uses(cst.parse_module(textwrap.dedent(candidate)))[name]
+        except (cst.ParserSyntaxError, RecursionError):
+            continue
+    return None
 
 
 def _meets(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
@@ -545,6 +634,8 @@ def fix_text(source: Source, settings: Settings) -> FixResult:
     from kerasfix.imports import fix_imports
 
     text = source.text
+    if not may_match(text, settings):
+        return FixResult(text=text)
     if _segmented(source, text):
         return _fix_segments(source, settings)
     applied: list[Finding] = []

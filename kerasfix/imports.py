@@ -93,7 +93,11 @@ def name_offsets(module: cst.Module, spans: dict, names: set[str]) -> dict[str, 
 def fix_imports(text: str, requires: list[Requirement], releases: list[str], target: str) -> str:
     module = cst.parse_module(text)
     tidied = tidy_modules({0: module}, ImportTable.scan(module), _name_uses(module), requires, releases, target)
-    return tidied[0].code if tidied else text
+    if not tidied:
+        return text
+    from kerasfix.engine import changed_text
+
+    return changed_text(text, module, tidied[0])
 
 
 def tidy_modules(

@@ -34,7 +34,7 @@ PART_CHARS = 200_000
 
 # A line that starts a top-level statement, unless it is inside a string or brackets: it starts at
 # column 0 with a name, a keyword or a decorator, and does not continue the statement before it.
-_CUT_RE = re.compile(r"^(?=[A-Za-z_@])(?!(?:else|elif|except|finally)\b)", re.MULTILINE)
+_CUT_RE = re.compile(r"(?<=[\r\n])(?=[A-Za-z_@])(?!(?:else|elif|except|finally)\b)")
 _PREFERRED_RE = re.compile(r"@|(?:async\s+)?def\b|class\b")
 _NEWLINE_RE = re.compile(r"\r\n|\r|\n")
 
@@ -55,7 +55,7 @@ def parts(text: str) -> Iterator[Part]:
     """The file's parts, in order, each parsed; their texts joined are the file's text."""
     from kerasfix.engine import ParseFailure, parse
 
-    cuts = [match.start() for match in _CUT_RE.finditer(text) if match.start()]
+    cuts = [match.start() for match in _CUT_RE.finditer(text)]
     config: cst.PartialParserConfig | None = None
     start = rows = 0
     exact = False
@@ -105,7 +105,13 @@ def _statement_starts(text: str, start: int, rows: int) -> list[int]:
         raise ParseFailure(f"syntax error: {error.msg}", None if error.lineno is None else error.lineno + rows, error.offset) from None
     except (ValueError, RecursionError, MemoryError):
         return []  # the rest is one part; LibCST says what is wrong with it
-    lines = [statement_first_line(statement) for statement in tree.body]
+    lines = []
+    previous_end = 0  # the last line of the statement before
+    for statement in tree.body:
+        first = statement_first_line(statement)
+        if first > previous_end:  # not `a = (1,\n2); b = 3`, whose `b` starts inside a line of `a`
+            lines.append(first)
+        previous_end = max(previous_end, statement.end_lineno or first)
     del tree
     starts = [0] + [match.end() for match in _NEWLINE_RE.finditer(rest)]
     return [start + starts[line - 1] for line in lines if line > 1]
@@ -131,7 +137,7 @@ def analyse_parts(source: Source, text: str, settings: Settings) -> list[Finding
 
 def fix_parts(source: Source, settings: Settings):
     """`fix_text` for a large file: each part's fixes in rounds, then one import tidy for the file."""
-    from kerasfix.engine import MAX_FIX_ROUNDS, FixResult, _analyse_module, _choose, _to_findings, apply_edits, parse
+    from kerasfix.engine import MAX_FIX_ROUNDS, FixResult, _analyse_module, _choose, _to_findings, apply_edits
     from kerasfix.imports import _name_uses, tidy_modules
 
     table = ImportTable()  # the imports of the parts fixed so far, as fixed
@@ -157,7 +163,7 @@ def fix_parts(source: Source, settings: Settings):
             releases.extend(name for finding in chosen for name in finding.fix.releases)
             applied.extend(chosen)
             inherited = table.with_pending(asked)
-            ctx = _analyse_module(source, text, parse(text), settings, inherited)
+            ctx = _analyse_module(source, text, _parse_part(text, part.rows_before), settings, inherited)
             findings = _to_findings(ctx, part.rows_before)
         uses.update(_name_uses(ctx.module))
         if index == 0 or len(ctx.imports.import_statements) > len(inherited.import_statements):
@@ -171,9 +177,13 @@ def fix_parts(source: Source, settings: Settings):
 
     if asked or releases:
         tidied = tidy_modules({index: module for index, (module, _) in kept.items()}, table, uses, asked, releases, settings.target)
+        from kerasfix.engine import changed_text
+
         for index, module in tidied.items():
-            texts[index] = module.code
-            ctx = _analyse_module(source, texts[index], parse(texts[index]), settings, kept[index][1])
+            # a module with nothing left generates one newline; the part had none of its own
+            emptied = not (module.body or module.header or module.footer)
+            texts[index] = "" if emptied else changed_text(texts[index], kept[index][0], module)
+            ctx = _analyse_module(source, texts[index], _parse_part(texts[index], original_rows[index]), settings, kept[index][1])
             remaining[index] = _to_findings(ctx, original_rows[index])
 
     found: list[Finding] = []
@@ -184,6 +194,15 @@ def fix_parts(source: Source, settings: Settings):
         rows += len(_NEWLINE_RE.findall(text))
     found.sort(key=Finding.sort_key)
     return FixResult(text="".join(texts), applied=applied, remaining=found, parts_before=before, parts_after=texts)
+
+
+def _parse_part(text: str, rows_before: int) -> cst.Module:
+    from kerasfix.engine import ParseFailure, parse
+
+    try:
+        return parse(text)
+    except ParseFailure as failure:
+        raise ParseFailure(str(failure), None if failure.row is None else failure.row + rows_before, failure.column) from None
 
 
 def _moved(finding: Finding, rows: int, offset: int) -> Finding:

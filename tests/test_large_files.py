@@ -202,3 +202,57 @@ def test_json_import_edits_of_a_large_file_are_those_of_applying_each_fix_alone(
     assert len(editor.modules) == 1  # the imports are all in the first part
     assert [editor.edits_for(fix) for fix in fixes] == expected
     assert sum(bool(edits) for edits in expected) > 20
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_every_newline_style_is_cut(small_parts, newline) -> None:
+    small_parts(1)
+    text = TRAPS.replace("\n", newline)
+    parts = list(segments.parts(text))
+    assert "".join(part.text for part in parts) == text
+    assert len(parts) > 10
+    assert {part.start for part in parts[1:]} <= {offset for offset in _statement_starts(text)}
+
+
+def test_statements_sharing_a_line_with_a_bracketed_one_are_not_cut_apart(small_parts) -> None:
+    # the string makes the first cut fail, so the rest is cut at Python's statement starts; `b` starts
+    # on the last line of `a`'s brackets, which is no place to cut
+    small_parts(1)
+    text = "from keras.layers import Dense\nDOC = '''\nfoo = 1\n'''\na = (1,\n2); b = Dense(output_dim=3)\n"
+    parts = list(segments.parts(text))
+    assert "".join(part.text for part in parts) == text
+    findings = engine.analyse_text(_source(text), text, SETTINGS)
+    assert [(f.code, f.location.row) for f in findings] == [("KF310", 6)]
+
+
+def test_a_large_file_no_rule_can_match_is_neither_parsed_nor_changed_by_migrate(small_parts) -> None:
+    small_parts(100)
+    text = "print 'hello'\n" + "x = 1\n" * 50  # Python 2, and no Keras: `check` does not parse it either
+    assert engine.check_source(_source(text), SETTINGS) == ([], None)
+    fixed = engine.fix_text(_source(text), SETTINGS)
+    assert (fixed.text, fixed.applied, fixed.remaining) == (text, [], [])
+
+
+def test_a_part_whose_only_statement_the_import_tidy_removes_becomes_empty(small_parts) -> None:
+    text = (
+        "from keras.layers import Conv2D\n"
+        "from keras.layers.convolutional import Convolution2D\n"
+        "def a():\n"
+        "    return Convolution2D(32, 3, 3, border_mode='same')\n"
+    )
+    whole = engine.fix_text(_source(text), SETTINGS).text
+    small_parts(1)
+    parted = engine.fix_text(_source(text), SETTINGS)
+    assert parted.text == whole
+    assert "Convolution2D" not in whole
+
+
+def test_a_syntax_error_made_in_a_later_round_names_the_files_row(small_parts, monkeypatch) -> None:
+    # a fix that broke the code would be reported at the file's row, not the part's
+    small_parts(1)
+    text = "import keras\nx = 1\ny = keras.layers.Dense(output_dim=3)\n"
+    original = engine.apply_edits
+    monkeypatch.setattr(engine, "apply_edits", lambda t, edits: original(t, edits) + "(\n")
+    with pytest.raises(engine.ParseFailure) as failure:
+        engine.fix_text(_source(text), SETTINGS)
+    assert failure.value.row == 4

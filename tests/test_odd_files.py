@@ -141,6 +141,24 @@ def test_mixed_line_endings_are_kept_byte_for_byte(tmp_path: Path) -> None:
     assert again.returncode == 0 and path.read_bytes() == expected
 
 
+def test_form_feeds_before_statements_do_not_move_later_edits(tmp_path: Path) -> None:
+    # a form feed (page break) at the start of a line: the parser leaves it out of the code it gives
+    # back, and edits after it must still land where the text has them
+    path = tmp_path / "paged.py"
+    text = "import keras\n\x0cx = 1\n\x0c\ny = keras.layers.convolutional.Conv2D(8, 3)\nz = keras.layers.Dense(output_dim=2)\n"
+    path.write_text(text)
+    check = run_kerasfix("check", "--no-cache", "--no-source", str(path))
+    assert f"{shown(path)}:4:5: KF303" in check.stdout and f"{shown(path)}:5:5: KF310" in check.stdout, check.stdout
+    assert run_kerasfix("migrate", str(path)).returncode == 0
+    assert path.read_text() == text.replace(".convolutional.Conv2D", ".Conv2D").replace("output_dim", "units")
+
+    # the fix's line starts with one, and the import is tidied: the page break stays where it was
+    merged = tmp_path / "merged.py"
+    merged.write_bytes(b"from keras.layers import merge\n\x0cc = merge([a, b], mode='concat')\n")
+    assert run_kerasfix("migrate", str(merged)).returncode == 0
+    assert merged.read_bytes() == b"from keras.layers import concatenate\n\x0cc = concatenate([a, b])\n"
+
+
 BLOCK = (
     "\n\ndef build_{i}(classes={i} % 10 + 2):\n"
     "    model = Sequential()\n"

@@ -515,7 +515,7 @@ def test_json_import_edits_of_every_fixture_fix_are_those_of_applying_it_alone()
     # must be what applying each fix alone and tidying the imports gives (engine.import_edits)
     from kerasfix import engine, registry
     from kerasfix.settings import Settings
-    from kerasfix.source import read_source
+    from kerasfix.source import Source, read_source
 
     settings = Settings(registry.default_codes(), unsafe_fixes=True)
     compared = with_imports = 0
@@ -532,3 +532,18 @@ def test_json_import_edits_of_every_fixture_fix_are_those_of_applying_it_alone()
             compared += 1
             with_imports += bool(expected)
     assert compared > 200 and with_imports > 40
+
+    # the new import goes just before the fix's own line; the released name also appears in a string
+    # of the new code; a page break before the code
+    for text in (
+        "from keras.layers.convolutional import Convolution2D\nConvolution2D(32, 3, 3, border_mode='same')\nConvolution2D(16, 3, 3)\n",
+        "from keras.layers import Input, merge\na = Input((2,))\nc = merge([a, a], mode='concat', name='merge')\n",
+        "from keras.layers import merge\n\x0cc = merge([a, b], mode='concat')\n",
+    ):
+        source = Source(path=Path("t.py"), text=text, raw=text.encode())
+        fixes = [f.fix for f in engine.analyse_text(source, text, settings) if f.fix is not None]
+        assert fixes
+        editor = engine.ImportEditor(source, fixes, settings.target)
+        for fix in fixes:
+            expected = engine.import_edits(text, fix, settings.target)
+            assert editor.edits_for(fix) == expected, (text, fix.message)
