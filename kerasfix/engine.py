@@ -76,9 +76,10 @@ class FileContext:
         return self._spans
 
     def column(self, offset: int) -> int:
-        """The column of a character offset (0-based, in characters)."""
+        """The column of a character offset (0-based, in characters; a form feed takes none)."""
         starts = _line_starts(self)
-        return offset - starts[bisect.bisect_right(starts, offset) - 1]
+        line_start = starts[bisect.bisect_right(starts, offset) - 1]
+        return offset - line_start - self.text.count("\x0c", line_start, offset)
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         # The traversal records each node's parent as it enters it, so asking about the node being
@@ -142,10 +143,17 @@ def _moved_to(text: str, code: str, spans: dict) -> dict:
     return {node: (where(start), where(end, end=True)) for node, (start, end) in spans.items()}
 
 
+_LEAD = " \t\x0c"  # what LibCST may redraw at the start of a line: indentation and form feeds
+
+
 class CodeMap:
-    """Offsets in the code LibCST generates for a module -> offsets in the text it parsed. The two are
-    the same text except where LibCST leaves a character out (a form feed that starts a statement's
-    line); lines are matched one to one and, in a line that differs, characters in order."""
+    """Offsets in the code LibCST generates for a module -> offsets in the text it parsed.
+
+    The two have the same lines and differ only in how a line starts: LibCST leaves out a form feed
+    that starts a statement's line, and draws every line of a block with the indentation of the
+    block's first line (a form feed and all). Within a line, a column past the leading whitespace
+    moves by the difference of the two leading whitespaces; a column inside it stays inside it.
+    (A final CR, which LibCST also leaves out, is past every column.)"""
 
     _NEWLINE = re.compile(r"\r\n?|\n")
 
@@ -154,50 +162,85 @@ class CodeMap:
         self.text, self.code = text, code
         self.code_starts = [0] + [m.end() for m in self._NEWLINE.finditer(code)]
         self.text_starts = [0] + [m.end() for m in self._NEWLINE.finditer(text)]
-        self.lines: dict[int, tuple[list[int], list[int]]] = {}
 
     def __call__(self, offset: int, end: bool = False) -> int:
-        """Where `offset` falls in the text; a dropped character just before it counts as before an
-        end (`end=True`) and after a start."""
+        """Where `offset` falls in the text. At the start of a line whose leading whitespace differs,
+        an end stays before the text's whitespace and a start goes after it."""
         if self.same:
             return offset
         line = bisect.bisect_right(self.code_starts, offset) - 1
-        column = offset - self.code_starts[line]
         if line >= len(self.text_starts):  # pragma: no cover - lines are never lost
             return len(self.text)
-        starts, ends = self._line(line)
-        if column >= len(starts):
-            return self.text_starts[line] + column
-        return self.text_starts[line] + (ends if end else starts)[column]
+        column = offset - self.code_starts[line]
+        code_lead = _lead(self.code, self.code_starts, line)
+        text_lead = _lead(self.text, self.text_starts, line)
+        if column > code_lead:
+            moved = column + text_lead - code_lead
+        elif column == code_lead:
+            moved = 0 if end and column == 0 else text_lead
+        else:
+            moved = min(column, text_lead)
+        line_end = self.text_starts[line + 1] if line + 1 < len(self.text_starts) else len(self.text)
+        return min(self.text_starts[line] + moved, line_end)
 
-    def _line(self, line: int) -> tuple[list[int], list[int]]:
-        if line not in self.lines:
-            code_line = self._text_of(self.code, self.code_starts, line)
-            text_line = self._text_of(self.text, self.text_starts, line)
-            starts, ends, i = [], [], 0
-            for char in code_line + "\0":  # one position past the line's end too
-                ends.append(i)
-                while i < len(text_line) and text_line[i] != char and text_line[i] in "\x0c\v":
-                    i += 1
-                starts.append(i)
-                i += 1
-            self.lines[line] = (starts, ends)
-        return self.lines[line]
+    def text_line(self, line: int) -> str:
+        return _line_of(self.text, self.text_starts, line)
 
-    @staticmethod
-    def _text_of(whole: str, starts: list[int], line: int) -> str:
-        return whole[starts[line] : starts[line + 1] if line + 1 < len(starts) else len(whole)]
+    def code_line(self, line: int) -> str:
+        return _line_of(self.code, self.code_starts, line)
+
+
+def _line_of(whole: str, starts: list[int], line: int) -> str:
+    return whole[starts[line] : starts[line + 1] if line + 1 < len(starts) else len(whole)]
+
+
+def _lead(whole: str, starts: list[int], line: int) -> int:
+    text = _line_of(whole, starts, line)
+    return len(text) - len(text.lstrip(_LEAD))
 
 
 def changed_text(text: str, before: cst.Module, after: cst.Module) -> str:
-    """`text` (which `before` was parsed from) changed as `after` changes `before`: only the span where
-    their generated code differs is replaced, so characters LibCST leaves out elsewhere are kept."""
+    """`text` (which `before` was parsed from) changed as `after` changes `before`, keeping what LibCST
+    does not give back: the whole lines where the two generated codes differ are compared line by
+    line; an unchanged line is the text's own, a changed line keeps the text's leading whitespace when
+    its own is the old line's, and a new line drops form feeds from its leading whitespace."""
+    import difflib
+
     old, new = before.code, after.code
     if old == text:
         return new
-    start, end, content = _changed_span(old, new)
     where = CodeMap(text, old)
-    return text[: where(start, end=True)] + content + text[where(end, end=True) :]
+    start, end, _ = _changed_span(old, new)
+    first = bisect.bisect_right(where.code_starts, start) - 1
+    last = bisect.bisect_right(where.code_starts, max(start, end - 1)) - 1
+    head, tail = where.code_starts[first], (where.code_starts[last + 1] if last + 1 < len(where.code_starts) else len(old))
+    # (not str.splitlines, which also splits at form feeds)
+    old_lines = _NEWLINE_SPLIT.findall(old[head:tail])
+    new_lines = _NEWLINE_SPLIT.findall(new[head : len(new) - (len(old) - tail)])
+    out: list[str] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False).get_opcodes():
+        if tag == "equal":
+            out.extend(where.text_line(first + i) for i in range(i1, i2))
+            continue
+        for offset, line in enumerate(new_lines[j1:j2]):
+            rest = line.lstrip(_LEAD)
+            lead = line[: len(line) - len(rest)]
+            if tag == "replace" and i1 + offset < i2:
+                old_line = old_lines[i1 + offset]
+                if old_line[: len(old_line) - len(old_line.lstrip(_LEAD))] == lead:
+                    text_line = where.text_line(first + i1 + offset)
+                    out.append(text_line[: len(text_line) - len(text_line.lstrip(_LEAD))] + rest)
+                    continue
+            out.append(lead.replace("\x0c", "") + rest)
+    text_head = where.text_starts[first]
+    text_tail = where.text_starts[last + 1] if last + 1 < len(where.text_starts) else len(text)
+    ending = re.search(r"(\r\n?|\n)$", text[text_head:text_tail])
+    if ending and out and not out[-1].endswith(("\r", "\n")):
+        out[-1] += ending.group(1)  # the file's last newline, which LibCST leaves out when it is a CR
+    return text[:text_head] + "".join(out) + text[text_tail:]
+
+
+_NEWLINE_SPLIT = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+$")
 
 
 @dataclass(frozen=False)

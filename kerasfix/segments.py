@@ -105,15 +105,18 @@ def _statement_starts(text: str, start: int, rows: int) -> list[int]:
         raise ParseFailure(f"syntax error: {error.msg}", None if error.lineno is None else error.lineno + rows, error.offset) from None
     except (ValueError, RecursionError, MemoryError):
         return []  # the rest is one part; LibCST says what is wrong with it
+    starts = [0] + [match.end() for match in _NEWLINE_RE.finditer(rest)]
     lines = []
     previous_end = 0  # the last line of the statement before
     for statement in tree.body:
         first = statement_first_line(statement)
-        if first > previous_end:  # not `a = (1,\n2); b = 3`, whose `b` starts inside a line of `a`
+        # not `a = (1,\n2); b = 3`, whose `b` starts on a line of `a`, nor `a = 1; \<newline>b = 2`,
+        # whose `b` starts on a line that continues `a`'s
+        continued = first > 1 and rest[starts[first - 2] : starts[first - 1]].rstrip("\r\n").endswith("\\")
+        if first > previous_end and not continued:
             lines.append(first)
         previous_end = max(previous_end, statement.end_lineno or first)
     del tree
-    starts = [0] + [match.end() for match in _NEWLINE_RE.finditer(rest)]
     return [start + starts[line - 1] for line in lines if line > 1]
 
 

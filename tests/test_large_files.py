@@ -256,3 +256,23 @@ def test_a_syntax_error_made_in_a_later_round_names_the_files_row(small_parts, m
     with pytest.raises(engine.ParseFailure) as failure:
         engine.fix_text(_source(text), SETTINGS)
     assert failure.value.row == 4
+
+
+def test_a_statement_on_a_backslash_continued_line_is_not_a_cut(small_parts) -> None:
+    small_parts(1)
+    text = "import keras\nDOC = '''\nx = 1\n'''\na = 1; \\\nb = keras.layers.Dense(output_dim=2)\n"
+    parts = list(segments.parts(text))
+    assert "".join(part.text for part in parts) == text
+    findings = engine.analyse_text(_source(text), text, SETTINGS)
+    assert [(f.code, f.location.row) for f in findings] == [("KF310", 6)]
+
+
+def test_cr_only_files_are_migrated_as_their_lf_versions_are(small_parts) -> None:
+    # old Mac line endings: every fixture, cut into parts, migrates to its LF migration with CRs
+    root = Path(__file__).resolve().parent.parent / "fixtures"
+    programs = sorted(p for p in root.rglob("*.py") if not p.name.endswith(".fixed.py"))
+    small_parts(2_000)
+    for path in programs:
+        text = path.read_text(encoding="utf-8")
+        expected = engine.fix_text(_source(text), SETTINGS).text.replace("\n", "\r")
+        assert engine.fix_text(_source(text.replace("\n", "\r")), SETTINGS).text == expected, path.name

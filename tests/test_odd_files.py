@@ -152,11 +152,41 @@ def test_form_feeds_before_statements_do_not_move_later_edits(tmp_path: Path) ->
     assert run_kerasfix("migrate", str(path)).returncode == 0
     assert path.read_text() == text.replace(".convolutional.Conv2D", ".Conv2D").replace("output_dim", "units")
 
-    # the fix's line starts with one, and the import is tidied: the page break stays where it was
-    merged = tmp_path / "merged.py"
-    merged.write_bytes(b"from keras.layers import merge\n\x0cc = merge([a, b], mode='concat')\n")
-    assert run_kerasfix("migrate", str(merged)).returncode == 0
-    assert merged.read_bytes() == b"from keras.layers import concatenate\n\x0cc = concatenate([a, b])\n"
+    # the fix's line starts with one, and the import is tidied: the page break stays where it was;
+    # one before the first line of a block (which the parser repeats on every line of the block);
+    # blanks before one; one on an import line that the tidy rewrites along with the line before
+    cases = {
+        "merged.py": (
+            "from keras.layers import merge\n\x0cc = merge([a, b], mode='concat')\n",
+            "from keras.layers import concatenate\n\x0cc = concatenate([a, b])\n",
+        ),
+        "block.py": (
+            "def f():\n\x0c    from keras.layers import Convolution2D\n    return Convolution2D(8, 3, 3)\n",
+            "def f():\n\x0c    from keras.layers import Conv2D\n    return Conv2D(8, (3, 3))\n",
+        ),
+        "blanks.py": (
+            "import os\n \x0cfrom keras.layers import Convolution2D\n\t\x0cx = Convolution2D(8, 3, 3)\n",
+            "import os\n \x0cfrom keras.layers import Conv2D\n\t\x0cx = Conv2D(8, (3, 3))\n",
+        ),
+        "tidied.py": (
+            "from keras.layers import Dense, Merge\n\x0cfrom keras.models import Sequential\n"
+            "a = Sequential()\na.add(Dense(4, input_dim=3))\nb = Sequential()\nb.add(Dense(4, input_dim=3))\n"
+            "m = Sequential()\nm.add(Merge([a, b], mode='concat'))\n",
+            None,
+        ),
+    }
+    for name, (before, after) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(before.encode())
+        result = run_kerasfix("migrate", "--unsafe-fixes", str(path))
+        assert result.returncode == 0, result.stdout + result.stderr
+        migrated = path.read_bytes().decode()
+        if after is not None:
+            assert migrated == after, name
+        else:
+            assert "Merge" not in migrated and "\n\x0cfrom keras.models import " in migrated, migrated
+        compile(migrated, name, "exec")
+        assert migrated.count("\x0c") == before.count("\x0c"), name
 
 
 BLOCK = (

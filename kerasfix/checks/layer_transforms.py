@@ -5,6 +5,7 @@ renamed and removed layer classes. Data they share (Keras 1 positional signature
 from __future__ import annotations
 
 import functools
+import re
 from typing import Callable
 
 import libcst as cst
@@ -435,10 +436,10 @@ def _dropout_edits(rewrite, dropout, added: str) -> list[Edit] | None:
         return None
     line, receiver = statement
     _, end = ctx.span(line)
-    newline = ctx.text.find("\n", end)
-    end_of_line = len(ctx.text) if newline == -1 else newline
+    newline = re.compile(r"\r\n?|\n").search(ctx.text, end)
+    end_of_line = len(ctx.text) if newline is None else newline.start()
     indent = "".join(ctx.indentation(line))
-    insertion = f"\n{indent}{receiver}.add({added})"
+    insertion = f"{ctx.module.default_newline}{indent}{receiver}.add({added})"
     return [replace_node(ctx, node, without), Edit(end_of_line, end_of_line, insertion)]
 
 
