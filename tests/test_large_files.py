@@ -214,17 +214,6 @@ def test_every_newline_style_is_cut(small_parts, newline) -> None:
     assert {part.start for part in parts[1:]} <= {offset for offset in _statement_starts(text)}
 
 
-def test_statements_sharing_a_line_with_a_bracketed_one_are_not_cut_apart(small_parts) -> None:
-    # the string makes the first cut fail, so the rest is cut at Python's statement starts; `b` starts
-    # on the last line of `a`'s brackets, which is no place to cut
-    small_parts(1)
-    text = "from keras.layers import Dense\nDOC = '''\nfoo = 1\n'''\na = (1,\n2); b = Dense(output_dim=3)\n"
-    parts = list(segments.parts(text))
-    assert "".join(part.text for part in parts) == text
-    findings = engine.analyse_text(_source(text), text, SETTINGS)
-    assert [(f.code, f.location.row) for f in findings] == [("KF310", 6)]
-
-
 def test_a_large_file_no_rule_can_match_is_neither_parsed_nor_changed_by_migrate(small_parts) -> None:
     small_parts(100)
     text = "print 'hello'\n" + "x = 1\n" * 50  # Python 2, and no Keras: `check` does not parse it either
@@ -258,9 +247,17 @@ def test_a_syntax_error_made_in_a_later_round_names_the_files_row(small_parts, m
     assert failure.value.row == 4
 
 
-def test_a_statement_on_a_backslash_continued_line_is_not_a_cut(small_parts) -> None:
+@pytest.mark.parametrize(
+    "statements",
+    [
+        "a = (1,\n2); b = Dense(output_dim=3)\n",  # `b` starts on the last line of `a`'s brackets
+        "a = 1; \\\nb = Dense(output_dim=3)\n",  # `b` starts on a line that continues `a`'s
+    ],
+)
+def test_a_statement_starting_inside_the_lines_of_another_is_not_cut_from_it(small_parts, statements) -> None:
+    # the string makes the first cut fail, so the rest is cut at the statement starts Python gives
     small_parts(1)
-    text = "import keras\nDOC = '''\nx = 1\n'''\na = 1; \\\nb = keras.layers.Dense(output_dim=2)\n"
+    text = "from keras.layers import Dense\nDOC = '''\nfoo = 1\n'''\n" + statements
     parts = list(segments.parts(text))
     assert "".join(part.text for part in parts) == text
     findings = engine.analyse_text(_source(text), text, SETTINGS)
