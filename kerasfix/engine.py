@@ -105,13 +105,24 @@ class FileContext:
         current = self.parent(node)
         while current is not None:
             if isinstance(current, cst.IndentedBlock):
-                indents.append(self.module.default_indent if current.indent is None else current.indent)
+                indents.append(page_free(self.module.default_indent if current.indent is None else current.indent))
             current = self.parent(current)
         return indents[::-1]
+
+    @property
+    def default_indent(self) -> str:
+        """One level of the file's indentation, for new code."""
+        return page_free(self.module.default_indent)
 
     def span(self, node: cst.CSTNode) -> tuple[int, int]:
         """Character offsets [start, end) of a node in the file's text."""
         return self.spans()[node]
+
+
+def page_free(indent: str) -> str:
+    """The indentation a line's leading whitespace makes: a form feed restarts the column count, and
+    LibCST keeps one that starts a block's first line in the block's indent."""
+    return indent.rsplit("\x0c", 1)[-1]
 
 
 def code_spans(module: cst.Module, text: str | None = None) -> dict:

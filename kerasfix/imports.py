@@ -279,10 +279,10 @@ def _anchor_module(modules: dict[int, cst.Module]) -> int:
 
 
 def _insert_statements(module: cst.Module, fresh: dict[str, list[str]]) -> cst.Module:
-    lines = [
-        cst.parse_statement(f"from {spelled} import {', '.join(names)}", config=module.config_for_parsing)
-        for spelled, names in fresh.items()
-    ]
+    from kerasfix.engine import page_free
+
+    config = cst.PartialParserConfig(default_indent=page_free(module.default_indent), default_newline=module.default_newline)
+    lines = [cst.parse_statement(f"from {spelled} import {', '.join(names)}", config=config) for spelled, names in fresh.items()]
     body = list(module.body)
     anchor = _anchor_index(body)
     if anchor is None:

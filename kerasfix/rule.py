@@ -100,7 +100,7 @@ def replace_node(ctx: "FileContext", node: cst.CSTNode, new_node: cst.CSTNode) -
     from libcst._nodes.internal import CodegenState
 
     start, end = ctx.span(node)
-    state = CodegenState(default_indent=ctx.module.default_indent, default_newline=ctx.module.default_newline)
+    state = CodegenState(default_indent=ctx.default_indent, default_newline=ctx.module.default_newline)
     state.indent_tokens.extend(ctx.indentation(node))
     new_node._codegen(state)
     return Edit(start, end, "".join(state.tokens))

@@ -76,7 +76,9 @@ def parts(text: str) -> Iterator[Part]:
             cuts, exact = _statement_starts(text, start, rows), True
             continue
         if config is None:
-            config = cst.PartialParserConfig(default_indent=module.default_indent, default_newline=module.default_newline)
+            from kerasfix.engine import page_free
+
+            config = cst.PartialParserConfig(default_indent=page_free(module.default_indent), default_newline=module.default_newline)
         yield Part(start, piece, module, rows)
         rows += len(_NEWLINE_RE.findall(piece))
         start = end

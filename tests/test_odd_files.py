@@ -141,6 +141,19 @@ def test_mixed_line_endings_are_kept_byte_for_byte(tmp_path: Path) -> None:
     assert again.returncode == 0 and path.read_bytes() == expected
 
 
+def test_a_new_layer_goes_after_a_statement_continued_by_a_backslash(tmp_path: Path) -> None:
+    path = tmp_path / "continued.py"
+    path.write_text(
+        "from keras.models import Sequential\nfrom keras.layers import Embedding\n"
+        "m = Sequential()\nm.add(Embedding(100, 8, dropout=0.2)) \\\n\nx = 1\n"
+    )
+    assert run_kerasfix("migrate", "--unsafe-fixes", str(path)).returncode == 0
+    assert path.read_text() == (
+        "from keras.models import Sequential\nfrom keras.layers import Embedding, SpatialDropout1D\n"
+        "m = Sequential()\nm.add(Embedding(100, 8)) \\\n\nm.add(SpatialDropout1D(0.2))\nx = 1\n"
+    )
+
+
 def test_form_feeds_before_statements_do_not_move_later_edits(tmp_path: Path) -> None:
     # a form feed (page break) at the start of a line: the parser leaves it out of the code it gives
     # back, and edits after it must still land where the text has them
@@ -168,6 +181,19 @@ def test_form_feeds_before_statements_do_not_move_later_edits(tmp_path: Path) ->
             "import os\n \x0cfrom keras.layers import Convolution2D\n\t\x0cx = Convolution2D(8, 3, 3)\n",
             "import os\n \x0cfrom keras.layers import Conv2D\n\t\x0cx = Conv2D(8, (3, 3))\n",
         ),
+        "blank_then_page.py": (
+            "from keras.layers import Dense, Merge\nfrom keras.models import Sequential\na = Sequential()\n"
+            "a.add(Dense(4, input_dim=3))\nb = Sequential()\nb.add(Dense(4, input_dim=3))\n"
+            " \x0cm = Sequential()\nm.add(Merge([a, b], mode='concat'))\n",
+            "from keras.layers import Dense, Input, concatenate\nfrom keras.models import Sequential, Model\na = Sequential()\n"
+            "a.add(Dense(4, input_dim=3))\nb = Sequential()\nb.add(Dense(4, input_dim=3))\n"
+            " \x0ca_input = Input(shape=(3,))\nb_input = Input(shape=(3,))\nmerged = concatenate([a(a_input), b(b_input)])\n"
+            "m = Model(inputs=[a_input, b_input], outputs=merged)\n",
+        ),
+        "first_indent.py": (  # the file's first indented line starts with one: new imports still parse
+            "from keras.optimizers import SGD\ndef f():\n\x0c    return SGD(lr=0.01, decay=1e-6)\n",
+            None,
+        ),
         "tidied.py": (
             "from keras.layers import Dense, Merge\n\x0cfrom keras.models import Sequential\n"
             "a = Sequential()\na.add(Dense(4, input_dim=3))\nb = Sequential()\nb.add(Dense(4, input_dim=3))\n"
@@ -183,6 +209,8 @@ def test_form_feeds_before_statements_do_not_move_later_edits(tmp_path: Path) ->
         migrated = path.read_bytes().decode()
         if after is not None:
             assert migrated == after, name
+        elif name == "first_indent.py":
+            assert "InverseTimeDecay(0.01" in migrated and "\ndef f():\n\x0c    return SGD(" in migrated, migrated
         else:
             assert "Merge" not in migrated and "\n\x0cfrom keras.models import " in migrated, migrated
         compile(migrated, name, "exec")

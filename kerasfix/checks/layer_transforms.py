@@ -22,6 +22,8 @@ KERNEL_PARTS = ("nb_row", "nb_col", "kernel_dim1", "kernel_dim2", "kernel_dim3")
 # Keras 3 parameters that a positional integer can never mean: reading one there raises an error.
 NOT_INTEGER = ("padding", "data_format")
 
+_NEWLINE_RE = re.compile(r"\r\n?|\n")
+
 
 # --- shared data and small helpers ----------------------------------------------------------------
 
@@ -436,7 +438,10 @@ def _dropout_edits(rewrite, dropout, added: str) -> list[Edit] | None:
         return None
     line, receiver = statement
     _, end = ctx.span(line)
-    newline = re.compile(r"\r\n?|\n").search(ctx.text, end)
+    # the end of the statement's logical line: past lines that end in a backslash
+    newline = _NEWLINE_RE.search(ctx.text, end)
+    while newline is not None and ctx.text[: newline.start()].endswith("\\"):
+        newline = _NEWLINE_RE.search(ctx.text, newline.end())
     end_of_line = len(ctx.text) if newline is None else newline.start()
     indent = "".join(ctx.indentation(line))
     insertion = f"{ctx.module.default_newline}{indent}{receiver}.add({added})"

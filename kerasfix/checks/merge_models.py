@@ -213,4 +213,6 @@ def _tuple(shape: tuple) -> str:
 def _indent(ctx, statement) -> str:
     start, _ = ctx.span(statement)
     line_start = max(ctx.text.rfind("\n", 0, start), ctx.text.rfind("\r", 0, start)) + 1
-    return ctx.text[line_start:start].replace("\x0c", "")  # a page break is not indentation
+    from kerasfix.engine import page_free
+
+    return page_free(ctx.text[line_start:start])

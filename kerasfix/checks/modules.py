@@ -313,7 +313,7 @@ class LegacyModuleChecker(Checker):
         from libcst._nodes.internal import CodegenState
 
         module = self.ctx.module
-        state = CodegenState(default_indent=module.default_indent, default_newline=module.default_newline)
+        state = CodegenState(default_indent=self.ctx.default_indent, default_newline=module.default_newline)
         state.indent_tokens.extend(self.ctx.indentation(original))
         statement._codegen(state)
         return "".join(state.tokens)
