@@ -22,7 +22,7 @@ from kerasfix.findings import Edit, FileError, Finding, Fix, Requirement
 from kerasfix.names import ImportTable
 from kerasfix.rule import Checker
 from kerasfix.settings import Settings
-from kerasfix.source import Source
+from kerasfix.source import Source, line_starts
 
 _NOQA_RE = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 MAX_FIX_ROUNDS = 10
@@ -134,7 +134,7 @@ def code_spans(module: cst.Module, text: str | None = None) -> dict:
     and columns token by token; this costs about a third. tests/test_names.py checks the two agree.
     """
     if CodegenState is None:  # pragma: no cover
-        starts = [0] + [m.end() for m in re.finditer(r"\r\n?|\n", module.code)]
+        starts = line_starts(module.code)
         ranges = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
         return {
             node: (starts[r.start.line - 1] + r.start.column, starts[r.end.line - 1] + r.end.column)
@@ -166,13 +166,11 @@ class CodeMap:
     moves by the difference of the two leading whitespaces; a column inside it stays inside it.
     (A final CR, which LibCST also leaves out, is past every column.)"""
 
-    _NEWLINE = re.compile(r"\r\n?|\n")
-
     def __init__(self, text: str, code: str) -> None:
         self.same = text == code
         self.text, self.code = text, code
-        self.code_starts = [0] + [m.end() for m in self._NEWLINE.finditer(code)]
-        self.text_starts = [0] + [m.end() for m in self._NEWLINE.finditer(text)]
+        self.code_starts = line_starts(code)
+        self.text_starts = line_starts(text)
 
     def __call__(self, offset: int, end: bool = False) -> int:
         """Where `offset` falls in the text. At the start of a line whose leading whitespace differs,
@@ -294,8 +292,7 @@ class _SpanState(CodegenState or object):  # type: ignore[misc]
 def _line_starts(ctx: FileContext) -> list[int]:
     starts = getattr(ctx, "_starts", None)
     if starts is None:
-        starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", ctx.text)]
-        ctx._starts = starts  # type: ignore[attr-defined]
+        starts = ctx._starts = line_starts(ctx.text)  # type: ignore[attr-defined]
     return starts
 
 
@@ -375,7 +372,9 @@ def analyse_text(source: Source, text: str, settings: Settings) -> list[Finding]
     if not may_match(text, settings):
         return []
     if _segmented(source, text):
-        return _analyse_segments(source, text, settings)
+        from kerasfix.segments import analyse_parts
+
+        return analyse_parts(source, text, settings)
     ctx = _analyse_module(source, text, parse(text), settings)
     return _to_findings(ctx)
 
@@ -621,18 +620,6 @@ def _segmented(source: Source, text: str) -> bool:
     return is_large(source, text)
 
 
-def _analyse_segments(source: Source, text: str, settings: Settings) -> list[Finding]:
-    from kerasfix.segments import analyse_parts
-
-    return analyse_parts(source, text, settings)
-
-
-def _fix_segments(source: Source, settings: Settings) -> FixResult:
-    from kerasfix.segments import fix_parts
-
-    return fix_parts(source, settings)
-
-
 def apply_edits(text: str, edits: list[Edit]) -> str:
     """`text` with non-overlapping edits applied, in one pass (a file may have thousands)."""
     parts: list[str] = []
@@ -683,6 +670,13 @@ def _choose(findings: list[Finding], settings: Settings) -> list[Finding]:
     return chosen
 
 
+def apply_fixes(text: str, chosen: list[Finding]) -> tuple[str, list[Requirement], list[str]]:
+    """`text` with the chosen fixes' edits applied, and the names they require and release."""
+    requires = [requirement for finding in chosen for requirement in finding.fix.requires]
+    releases = [name for finding in chosen for name in finding.fix.releases]
+    return apply_edits(text, [edit for finding in chosen for edit in finding.fix.edits]), requires, releases
+
+
 def fix_text(source: Source, settings: Settings) -> FixResult:
     """Apply fixes until none is left (nested calls may need several rounds), then tidy imports."""
     from kerasfix.imports import fix_imports
@@ -691,16 +685,16 @@ def fix_text(source: Source, settings: Settings) -> FixResult:
     if not may_match(text, settings):
         return FixResult(text=text)
     if _segmented(source, text):
-        return _fix_segments(source, settings)
+        from kerasfix.segments import fix_parts
+
+        return fix_parts(source, settings)
     applied: list[Finding] = []
-    findings = analyse_text(source, text, settings)
+    findings = _to_findings(_analyse_module(source, text, parse(text), settings))  # the prefilter passed
     for _ in range(MAX_FIX_ROUNDS):
         chosen = _choose(findings, settings)
         if not chosen:
             break
-        requires: list[Requirement] = [r for f in chosen for r in f.fix.requires]
-        releases: list[str] = [name for f in chosen for name in f.fix.releases]
-        text = apply_edits(text, [edit for finding in chosen for edit in finding.fix.edits])
+        text, requires, releases = apply_fixes(text, chosen)
         if requires or releases:
             text = fix_imports(text, requires, releases, settings.target)
         applied.extend(chosen)

@@ -27,7 +27,7 @@ import libcst as cst
 from kerasfix.findings import Edit, Finding, Requirement
 from kerasfix.names import ImportTable
 from kerasfix.settings import Settings
-from kerasfix.source import Source
+from kerasfix.source import NEWLINE_RE, Source, line_starts
 
 LARGE_FILE_CHARS = 1_000_000
 PART_CHARS = 200_000
@@ -36,7 +36,6 @@ PART_CHARS = 200_000
 # column 0 with a name, a keyword or a decorator, and does not continue the statement before it.
 _CUT_RE = re.compile(r"(?<=[\r\n])(?=[A-Za-z_@])(?!(?:else|elif|except|finally)\b)")
 _PREFERRED_RE = re.compile(r"@|(?:async\s+)?def\b|class\b")
-_NEWLINE_RE = re.compile(r"\r\n|\r|\n")
 
 
 def is_large(source: Source, text: str) -> bool:
@@ -53,8 +52,6 @@ class Part:
 
 def parts(text: str) -> Iterator[Part]:
     """The file's parts, in order, each parsed; their texts joined are the file's text."""
-    from kerasfix.engine import ParseFailure, parse
-
     cuts = [match.start() for match in _CUT_RE.finditer(text)]
     config: cst.PartialParserConfig | None = None
     start = rows = 0
@@ -66,10 +63,7 @@ def parts(text: str) -> Iterator[Part]:
             module = cst.parse_module(piece, config) if config is not None else cst.parse_module(piece)
         except (cst.ParserSyntaxError, RecursionError):
             if end == len(text) or exact:
-                try:
-                    parse(piece)
-                except ParseFailure as failure:
-                    raise ParseFailure(str(failure), None if failure.row is None else failure.row + rows, failure.column) from None
+                _parse_part(piece, rows)  # raises the parse error, at the file's row
                 raise
             # The cut fell inside a statement (a long string, or brackets whose lines start at column 0).
             # Python's parser says where the rest's statements start; a syntax error is reported as such.
@@ -80,7 +74,7 @@ def parts(text: str) -> Iterator[Part]:
 
             config = cst.PartialParserConfig(default_indent=page_free(module.default_indent), default_newline=module.default_newline)
         yield Part(start, piece, module, rows)
-        rows += len(_NEWLINE_RE.findall(piece))
+        rows += len(NEWLINE_RE.findall(piece))
         start = end
 
 
@@ -107,7 +101,7 @@ def _statement_starts(text: str, start: int, rows: int) -> list[int]:
         raise ParseFailure(f"syntax error: {error.msg}", None if error.lineno is None else error.lineno + rows, error.offset) from None
     except (ValueError, RecursionError, MemoryError):
         return []  # the rest is one part; LibCST says what is wrong with it
-    starts = [0] + [match.end() for match in _NEWLINE_RE.finditer(rest)]
+    starts = line_starts(rest)
     lines = []
     previous_end = 0  # the last line of the statement before
     for statement in tree.body:
@@ -142,7 +136,7 @@ def analyse_parts(source: Source, text: str, settings: Settings) -> list[Finding
 
 def fix_parts(source: Source, settings: Settings):
     """`fix_text` for a large file: each part's fixes in rounds, then one import tidy for the file."""
-    from kerasfix.engine import MAX_FIX_ROUNDS, FixResult, _analyse_module, _choose, _to_findings, apply_edits
+    from kerasfix.engine import MAX_FIX_ROUNDS, FixResult, _analyse_module, _choose, _to_findings, apply_fixes
     from kerasfix.imports import _name_uses, tidy_modules
 
     table = ImportTable()  # the imports of the parts fixed so far, as fixed
@@ -163,9 +157,9 @@ def fix_parts(source: Source, settings: Settings):
             chosen = _choose(findings, settings)
             if not chosen:
                 break
-            text = apply_edits(text, [edit for finding in chosen for edit in finding.fix.edits])
-            asked.extend(r for finding in chosen for r in finding.fix.requires)
-            releases.extend(name for finding in chosen for name in finding.fix.releases)
+            text, required, released = apply_fixes(text, chosen)
+            asked.extend(required)
+            releases.extend(released)
             applied.extend(chosen)
             inherited = table.with_pending(asked)
             ctx = _analyse_module(source, text, _parse_part(text, part.rows_before), settings, inherited)
@@ -196,7 +190,7 @@ def fix_parts(source: Source, settings: Settings):
     for index, text in enumerate(texts):
         found.extend(_moved(finding, rows - original_rows[index], offset) for finding in remaining[index])
         offset += len(text)
-        rows += len(_NEWLINE_RE.findall(text))
+        rows += len(NEWLINE_RE.findall(text))
     found.sort(key=Finding.sort_key)
     return FixResult(text="".join(texts), applied=applied, remaining=found, parts_before=before, parts_after=texts)
 

@@ -21,6 +21,15 @@ if TYPE_CHECKING:
     from kerasfix.notebook import NotebookText
 
 
+# A line ends as Python ends one: CRLF, CR or LF.
+NEWLINE_RE = re.compile(r"\r\n?|\n")
+
+
+def line_starts(text: str) -> list[int]:
+    """The offset each line of `text` starts at."""
+    return [0] + [match.end() for match in NEWLINE_RE.finditer(text)]
+
+
 class SourceError(Exception):
     """A file that cannot be read as source; the message says why, for the user."""
 
@@ -47,10 +56,7 @@ class Source:
 
     def line_starts(self) -> list[int]:
         if not self._line_starts:
-            starts = [0]
-            for match in re.finditer(r"\r\n|\r|\n", self.text):
-                starts.append(match.end())
-            self._line_starts = starts
+            self._line_starts = line_starts(self.text)
         return self._line_starts
 
     def offset(self, line: int, column: int) -> int:

@@ -22,6 +22,18 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+# A small Keras 1 program and what `migrate` makes of it, for tests about files rather than rules.
+LEGACY = (
+    "from keras.layers import Dense, Dropout\n"
+    "from keras.models import Sequential\n"
+    "\n"
+    "model = Sequential()\n"
+    "model.add(Dense(output_dim=10, input_dim=4))\n"
+    "model.add(Dropout(p=0.5))\n"
+)
+MIGRATED = LEGACY.replace("output_dim=10", "units=10").replace("p=0.5", "rate=0.5")
+
+
 def run_kerasfix(*args: str, cwd: Path | None = None, input: str | None = None) -> subprocess.CompletedProcess:
     """Run the CLI as users do, in a separate process."""
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), NO_COLOR="1")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_kerasfix
+from conftest import LEGACY, MIGRATED, ROOT, run_kerasfix
 from kerasfix.cli import main
 
 FIXTURE = ROOT / "fixtures" / "scripts" / "keras1_cnn.py"
@@ -96,17 +96,6 @@ def test_a_signal_mid_run_leaves_every_file_whole(tmp_path: Path, migrated_fixtu
     assert any(states), "nothing was migrated before the signal"
     assert not all(states), "the run finished before the signal; nothing was interrupted"
     assert _all_files(tmp_path / "tree") == set(files), "temporary files left behind"
-
-
-LEGACY = (
-    "from keras.layers import Dense, Dropout\n"
-    "from keras.models import Sequential\n"
-    "\n"
-    "model = Sequential()\n"
-    "model.add(Dense(output_dim=10, input_dim=4))\n"
-    "model.add(Dropout(p=0.5))\n"
-)
-MIGRATED = LEGACY.replace("output_dim=10", "units=10").replace("p=0.5", "rate=0.5")
 
 
 @pytest.mark.parametrize(

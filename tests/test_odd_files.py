@@ -20,18 +20,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from conftest import ROOT, run_kerasfix
-
-LEGACY = (
-    "from keras.layers import Dense, Dropout\n"
-    "from keras.models import Sequential\n"
-    "\n"
-    "model = Sequential()\n"
-    "model.add(Dense(output_dim=10, input_dim=4))\n"
-    "model.add(Dropout(p=0.5))\n"
-)
-MIGRATED = LEGACY.replace("output_dim=10", "units=10").replace("p=0.5", "rate=0.5")
-
+from conftest import LEGACY, MIGRATED, ROOT, run_kerasfix
 
 def shown(path: Path) -> str:
     """A path as the CLI names it: relative to the directory it runs in."""

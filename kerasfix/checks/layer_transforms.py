@@ -5,7 +5,6 @@ renamed and removed layer classes. Data they share (Keras 1 positional signature
 from __future__ import annotations
 
 import functools
-import re
 from typing import Callable
 
 import libcst as cst
@@ -16,13 +15,12 @@ from kerasfix.checks.callee import new_callee, realigned
 from kerasfix.checks.transforms import transform
 from kerasfix.findings import Edit
 from kerasfix.rule import make_fix, replace_node
+from kerasfix.source import NEWLINE_RE
 
 # Keras 1 arguments that were one dimension each of what Keras 2 made the `kernel_size` tuple.
 KERNEL_PARTS = ("nb_row", "nb_col", "kernel_dim1", "kernel_dim2", "kernel_dim3")
 # Keras 3 parameters that a positional integer can never mean: reading one there raises an error.
 NOT_INTEGER = ("padding", "data_format")
-
-_NEWLINE_RE = re.compile(r"\r\n?|\n")
 
 
 # --- shared data and small helpers ----------------------------------------------------------------
@@ -439,9 +437,9 @@ def _dropout_edits(rewrite, dropout, added: str) -> list[Edit] | None:
     line, receiver = statement
     _, end = ctx.span(line)
     # the end of the statement's logical line: past lines that end in a backslash
-    newline = _NEWLINE_RE.search(ctx.text, end)
+    newline = NEWLINE_RE.search(ctx.text, end)
     while newline is not None and ctx.text[: newline.start()].endswith("\\"):
-        newline = _NEWLINE_RE.search(ctx.text, newline.end())
+        newline = NEWLINE_RE.search(ctx.text, newline.end())
     end_of_line = len(ctx.text) if newline is None else newline.start()
     indent = "".join(ctx.indentation(line))
     insertion = f"{ctx.module.default_newline}{indent}{receiver}.add({added})"
