@@ -5,12 +5,12 @@ from __future__ import annotations
 import functools
 import json
 
-from kerasfix import catalogue
+from kerasfix import ruledata
 
 
 @functools.lru_cache(maxsize=1)
 def snapshot() -> dict:
-    path = catalogue.catalogue_dir() / "keras_api.json"
+    path = ruledata.catalogue_dir() / "keras_api.json"
     if not path.exists():
         return {"modules": {}}
     return json.loads(path.read_text(encoding="utf-8"))
@@ -25,9 +25,9 @@ def exports(module: str) -> frozenset[str] | None:
 @functools.lru_cache(maxsize=1)
 def legacy_symbols() -> frozenset[str]:
     """Canonical names from earlier Keras versions that some rule knows about."""
-    names = set(catalogue.load("names").get("legacy", {}).get("symbols", []))
-    for path in catalogue.catalogue_dir().glob("*.toml"):
-        for change in catalogue.load(path.stem).get("change", []):
+    names = set(ruledata.load("names").get("legacy", {}).get("symbols", []))
+    for path in ruledata.catalogue_dir().glob("*.toml"):
+        for change in ruledata.load(path.stem).get("change", []):
             names.update(change.get("symbols", []))
     return frozenset(names)
 
@@ -37,8 +37,8 @@ def removed_symbols() -> frozenset[str]:
     """Legacy names that rules report but cannot rewrite (every change naming them has `fix = "none"`)."""
     fixable: set[str] = set()
     reported: set[str] = set()
-    for path in catalogue.catalogue_dir().glob("*.toml"):
-        for change in catalogue.load(path.stem).get("change", []):
+    for path in ruledata.catalogue_dir().glob("*.toml"):
+        for change in ruledata.load(path.stem).get("change", []):
             symbols = change.get("symbols", [])
             (reported if change.get("fix") == "none" else fixable).update(symbols)
     return frozenset(reported - fixable)

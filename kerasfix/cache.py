@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from kerasfix import __version__, catalogue
+from kerasfix import __version__, registry
 from kerasfix.findings import FileError, Finding, finding_from_record, finding_to_record
 
 CACHE_DIR = ".kerasfix_cache"
@@ -22,7 +22,7 @@ CACHE_DIR = ".kerasfix_cache"
 class Cache:
     def __init__(self, root: Path, settings_key: str) -> None:
         self.directory = root / CACHE_DIR / __version__
-        self.salt = f"{__version__}\0{_code_fingerprint()}\0{catalogue.fingerprint()}\0{settings_key}".encode()
+        self.salt = f"{registry.fingerprint()}\0{settings_key}".encode()
 
     def key(self, name: str, raw: bytes) -> str:
         digest = hashlib.sha256(self.salt)
@@ -58,16 +58,6 @@ class Cache:
             os.replace(temporary, folder / key)
         except OSError:
             pass  # a read-only tree or a full disk only costs speed
-
-
-def _code_fingerprint() -> str:
-    """Sizes and times of kerasfix's own modules: a changed checkout never reuses stale results."""
-    package = Path(__file__).resolve().parent
-    parts = []
-    for path in sorted(package.rglob("*.py")):
-        stat = path.stat()
-        parts.append(f"{path.relative_to(package)}:{stat.st_size}:{stat.st_mtime_ns}")
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
 def _ensure_gitignore(directory: Path) -> None:

@@ -19,10 +19,31 @@ class Edit:
 
 @dataclass(frozen=True)
 class Requirement:
-    """A bare name the fixed code uses, which must be imported from `module`."""
+    """A name the fixed code uses, which an import must bind: `from module import name [as asname]`,
+    or, when `name` is None, the module itself (`import keras`)."""
 
     module: str  # canonical Keras module, e.g. "keras.layers"
-    name: str
+    name: str | None
+    asname: str | None = None
+
+    @property
+    def local(self) -> str:
+        """The name the import binds in the file."""
+        return self.asname or self.name or self.module.split(".")[0]
+
+    @property
+    def symbol(self) -> str:
+        """The canonical Keras name the binding refers to."""
+        return self.module if self.name is None else f"{self.module}.{self.name}"
+
+
+@dataclass(frozen=True)
+class Written:
+    """A name a fix writes (`concatenate`, `layers.concatenate`, `keras_concatenate`) and the
+    canonical Keras symbol it must resolve to in the fixed code."""
+
+    spelling: str
+    symbol: str
 
 
 @dataclass
@@ -39,6 +60,8 @@ class Fix:
     edits: list[Edit]
     requires: list[Requirement] = field(default_factory=list)
     releases: list[str] = field(default_factory=list)
+    # the Keras names the edits write, checked against the fixed code (kerasfix/spelling.py)
+    writes: list[Written] = field(default_factory=list)
 
 
 @dataclass
@@ -88,8 +111,9 @@ def finding_to_record(finding: Finding) -> dict:
             "applicability": finding.fix.applicability,
             "message": finding.fix.message,
             "edits": [[e.start, e.end, e.content] for e in finding.fix.edits],
-            "requires": [[r.module, r.name] for r in finding.fix.requires],
+            "requires": [[r.module, r.name, r.asname] for r in finding.fix.requires],
             "releases": list(finding.fix.releases),
+            "writes": [[w.spelling, w.symbol] for w in finding.fix.writes],
         }
     return {
         "code": finding.code,
@@ -112,6 +136,7 @@ def finding_from_record(record: dict) -> Finding:
             [Edit(*edit) for edit in raw["edits"]],
             [Requirement(*requirement) for requirement in raw["requires"]],
             list(raw["releases"]),
+            [Written(*written) for written in raw.get("writes", [])],
         )
     return Finding(
         code=record["code"],

@@ -1,14 +1,21 @@
-"""After fixes: import the names the new code needs, once, and drop the legacy names left unused."""
+"""Import editing: after fixes, import the names the new code needs, once, and drop the legacy names
+left unused; and each fix's own import edits, for JSON output (`ImportEditor`)."""
 
 from __future__ import annotations
 
+import bisect
+import re
+import textwrap
 from collections import Counter
 
 import libcst as cst
 
-from kerasfix.checks.callargs import styled_module
-from kerasfix.findings import Requirement
-from kerasfix.names import ImportTable, canonical, dotted, normalise_root, style_of
+from kerasfix.context import parse
+from kerasfix.findings import Edit, Fix, Requirement
+from kerasfix.names import ImportTable, canonical, dotted, normalise_root, style_of, styled_module
+from kerasfix.positions import apply_edits, changed_span, changed_text, code_spans, page_free
+from kerasfix.segments import is_large, parts
+from kerasfix.source import Source
 
 
 def file_style(table: ImportTable, target: str) -> str:
@@ -95,8 +102,6 @@ def fix_imports(text: str, requires: list[Requirement], releases: list[str], tar
     tidied = tidy_modules({0: module}, ImportTable.scan(module), _name_uses(module), requires, releases, target)
     if not tidied:
         return text
-    from kerasfix.engine import changed_text
-
     return changed_text(text, module, tidied[0])
 
 
@@ -131,26 +136,33 @@ def tidy_modules(
         removed_from.setdefault(id(binding.statement), []).append(binding.alias)
         statements[id(binding.statement)] = binding.statement
 
+    whole_modules: list[str] = []  # statements importing a module itself
     for requirement in dict.fromkeys(requires):
-        binding = bindings.get(requirement.name)
-        wanted = canonical(f"{requirement.module}.{requirement.name}")
+        binding = bindings.get(requirement.local)
+        wanted = canonical(requirement.symbol)
         if binding is not None and canonical(binding.raw) == wanted and id(binding.alias) not in replace:
             continue
         if binding is not None and id(binding.alias) not in replace:
-            continue  # the name means something else here; the rule that asked should not have
-        if requirement.name in table.local_names or _star_provides(table, requirement):
+            continue  # the name means something else here (kerasfix/spelling.py never asks for it)
+        if requirement.local in table.local_names or _star_provides(table, requirement):
             continue
-        if _place_in_released(requirement, statements, removed_from, replace, retarget):
+        if requirement.name is None:
+            statement = _module_import(requirement.module, style)
+            if statement not in whole_modules:
+                whole_modules.append(statement)
+            continue
+        entry = requirement.name if requirement.asname is None else f"{requirement.name} as {requirement.asname}"
+        if _place_in_released(requirement, entry, statements, removed_from, replace, retarget):
             continue
         host = _modern_host(table, requirement.module, replace)
         if host is not None:
-            append.setdefault(id(host), []).append(requirement.name)
+            append.setdefault(id(host), []).append(entry)
             statements[id(host)] = host
             continue
         spelled = styled_module(requirement.module, style)
         names = fresh.setdefault(spelled, [])
-        if requirement.name not in names:
-            names.append(requirement.name)
+        if entry not in names:
+            names.append(entry)
 
     changed: dict[int, cst.Module] = {}
     if replace or append or retarget:
@@ -159,23 +171,35 @@ def tidy_modules(
             rewritten = module.visit(rewriter)
             if rewriter.touched:
                 changed[key] = rewritten
-    if fresh:
+    if fresh or whole_modules:
         key = _anchor_module(modules)
-        changed[key] = _insert_statements(changed.get(key, modules[key]), fresh)
+        lines = [f"from {spelled} import {', '.join(names)}" for spelled, names in fresh.items()]
+        changed[key] = _insert_statements(changed.get(key, modules[key]), whole_modules + lines)
     return changed
+
+
+def _module_import(module: str, style: str) -> str:
+    """The statement binding a Keras module under its last name: `import keras`, or in tf.keras
+    style `from tensorflow import keras`; `from keras import ops` for a submodule."""
+    if module == "keras":
+        return "from tensorflow import keras" if style == "tf.keras" else "import keras"
+    parent, last = module.rsplit(".", 1)
+    return f"from {styled_module(parent, style)} import {last}"
 
 
 def _star_provides(table: ImportTable, requirement: Requirement) -> bool:
     """A star import of the modern module already brings the name in (`from keras.layers import *`)."""
     from kerasfix import api
 
+    if requirement.name is None or requirement.asname is not None:
+        return False
     for module in table.star_modules:
         if normalise_root(module) == requirement.module and api.knows(requirement.module, requirement.name):
             return True
     return False
 
 
-def _place_in_released(requirement, statements, removed_from, replace, retarget) -> bool:
+def _place_in_released(requirement, entry: str, statements, removed_from, replace, retarget) -> bool:
     """Put a new name where a released name of the same module stood (`merge` -> `concatenate`)."""
     for statement_id, aliases in removed_from.items():
         statement = statements[statement_id]
@@ -190,8 +214,8 @@ def _place_in_released(requirement, statements, removed_from, replace, retarget)
             root_style = style_of(raw)
             retarget[statement_id] = styled_module(modern, root_style)
         alias = aliases[0]
-        if requirement.name not in replace[id(alias)]:
-            replace[id(alias)].append(requirement.name)
+        if entry not in replace[id(alias)]:
+            replace[id(alias)].append(entry)
         return True
     return False
 
@@ -226,17 +250,19 @@ class _Rewriter(cst.CSTTransformer):
         seen: set[str] = set()
         for alias in _aliases(original):
             if id(alias) in self.replace:
-                for name in self.replace[id(alias)]:
-                    if name not in seen:
-                        names.append(cst.ImportAlias(name=cst.Name(name), comma=alias.comma))
-                        seen.add(name)
+                for entry in self.replace[id(alias)]:
+                    new = _new_alias(entry)
+                    if _alias_local(new) not in seen:
+                        names.append(new.with_changes(comma=alias.comma))
+                        seen.add(_alias_local(new))
                 continue
             names.append(alias)
             seen.add(_alias_local(alias))
-        for name in self.append.get(key, []):
-            if name not in seen:
-                names.append(cst.ImportAlias(name=cst.Name(name)))
-                seen.add(name)
+        for entry in self.append.get(key, []):
+            new = _new_alias(entry)
+            if _alias_local(new) not in seen:
+                names.append(new)
+                seen.add(_alias_local(new))
         if not names:
             return cst.RemoveFromParent()
         last_comma = _aliases(original)[-1].comma
@@ -251,6 +277,12 @@ class _Rewriter(cst.CSTTransformer):
         if key in self.retarget:
             changes["module"] = cst.parse_expression(self.retarget[key])
         return updated.with_changes(**changes)
+
+
+def _new_alias(entry: str) -> cst.ImportAlias:
+    """`concatenate` or `concatenate as keras_concatenate` as an import alias."""
+    name, _, asname = entry.partition(" as ")
+    return cst.ImportAlias(name=cst.Name(name), asname=cst.AsName(name=cst.Name(asname)) if asname else None)
 
 
 def _aliases(statement: cst.ImportFrom) -> list[cst.ImportAlias]:
@@ -278,11 +310,9 @@ def _anchor_module(modules: dict[int, cst.Module]) -> int:
     return any_key if any_key is not None else min(modules)
 
 
-def _insert_statements(module: cst.Module, fresh: dict[str, list[str]]) -> cst.Module:
-    from kerasfix.engine import page_free
-
+def _insert_statements(module: cst.Module, statements: list[str]) -> cst.Module:
     config = cst.PartialParserConfig(default_indent=page_free(module.default_indent), default_newline=module.default_newline)
-    lines = [cst.parse_statement(f"from {spelled} import {', '.join(names)}", config=config) for spelled, names in fresh.items()]
+    lines = [cst.parse_statement(statement, config=config) for statement in statements]
     body = list(module.body)
     anchor = _anchor_index(body)
     if anchor is None:
@@ -316,3 +346,136 @@ def _is_docstring(statement: cst.CSTNode) -> bool:
         and isinstance(statement.body[0], cst.Expr)
         and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
     )
+
+
+def import_edits(text: str, fix: Fix | None, target: str) -> list[Edit]:
+    """The import changes `migrate` makes for this fix alone, as edits of the original text: the fix
+    applied, the imports tidied, and the two texts compared. A parse of the file per fix; `ImportEditor`
+    gives the same edits for all of a file's fixes with one parse."""
+    if fix is None or not (fix.requires or fix.releases):
+        return []
+    edited = apply_edits(text, fix.edits)
+    try:
+        tidied = fix_imports(edited, fix.requires, fix.releases, target)
+    except cst.ParserSyntaxError:
+        return []
+    if tidied == edited:
+        return []
+    start, end, content = changed_span(edited, tidied)
+    shift = 0  # [start, end) is in `edited`; the original differs from it only inside fix.edits
+    for edit in sorted(fix.edits, key=lambda e: e.start):
+        edited_start = edit.start + shift
+        edited_end = edited_start + len(edit.content)
+        if end <= edited_start:
+            break
+        if start >= edited_end:
+            shift += len(edit.content) - (edit.end - edit.start)
+            continue
+        return []  # the import change runs into the fix's own edit; they cannot be told apart
+    return [Edit(start - shift, end - shift, content)]
+
+
+_WORD_RE = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+
+
+class ImportEditor:
+    """`import_edits` for every fix of one file, at the cost of one parse of the file (part by part for
+    a large one) and one import tidy per distinct set of names fixes require and release.
+
+    A fix's import edits depend on the file's imports, which fixes away from them do not change, and on
+    whether each name the fix releases is still used once the fix is applied: the file's uses of it,
+    less those inside the fix's edits, plus those in the new code (counted as words there, which may
+    overcount and so keep an import, never drop a used one). A fix that edits an import statement
+    itself is computed the direct way (for a large file: none is given).
+    """
+
+    def __init__(self, source: Source, fixes: list[Fix], target: str) -> None:
+        self.text = source.text
+        self.target = target
+        self.large = is_large(source, self.text)
+        self.memo: dict[tuple, list[Edit]] = {}
+        released = {name for fix in fixes for name in fix.releases}
+        self.uses: dict[str, list[int]] = {name: [] for name in released}
+        self.import_spans: list[tuple[int, int]] = []
+        self.modules: dict[int, cst.Module] = {}  # key: start offset of the part (0 for a whole file)
+        self.texts: dict[int, str] = {}
+        self.table: ImportTable | None = None
+        if self.large:
+            pieces = parts(self.text)
+        else:
+            pieces = iter([(0, self.text, parse(self.text))])
+        for piece in pieces:
+            start, text, module = (piece.start, piece.text, piece.module) if self.large else piece
+            before = len(self.table.import_statements) if self.table is not None else 0
+            self.table = ImportTable.scan(module, self.table)
+            spans = code_spans(module, text)
+            for statement in self.table.import_statements[before:]:
+                low, high = spans[statement]
+                self.import_spans.append((start + low, start + high))
+            for name, offsets in name_offsets(module, spans, released).items():
+                self.uses[name].extend(start + offset for offset in offsets)
+            if start == 0 or len(self.table.import_statements) > before:
+                self.modules[start] = module
+                self.texts[start] = text
+        self.import_spans.sort()
+
+    def edits_for(self, fix: Fix | None) -> list[Edit]:
+        if fix is None or not (fix.requires or fix.releases):
+            return []
+        if any(_meets(edit.start, edit.end, self.import_spans) for edit in fix.edits):
+            return [] if self.large else import_edits(self.text, fix, self.target)
+        releases = list(dict.fromkeys(fix.releases))
+        still_used = tuple(self._still_used(name, fix) for name in releases)
+        if None in still_used:  # the new code could not be read alone to count its names
+            if not self.large:
+                return import_edits(self.text, fix, self.target)
+            still_used = tuple(True if used is None else used for used in still_used)  # keep the import
+        key = (tuple(fix.requires), tuple(releases), still_used)
+        if key not in self.memo:
+            self.memo[key] = self._tidy(list(fix.requires), releases, still_used)
+        edits = self.memo[key]
+        for edit in edits:
+            if any(own.start < edit.end and edit.start < own.end for own in fix.edits):
+                return []  # the import change runs into the fix's own edit (as `import_edits` says)
+        return edits
+
+    def _still_used(self, name: str, fix: Fix) -> bool | None:
+        """Whether `name` is used once the fix alone is applied; None when the fix's new code uses
+        the word and cannot be parsed on its own to tell a use from a string or an attribute."""
+        offsets = self.uses[name]
+        count = len(offsets)
+        for edit in fix.edits:
+            count -= bisect.bisect_left(offsets, edit.end) - bisect.bisect_left(offsets, edit.start)
+            if name in _WORD_RE.findall(edit.content):
+                added = _bare_uses(edit.content, name)
+                if added is None:
+                    return None
+                count += added
+        return count > 0
+
+    def _tidy(self, requires: list[Requirement], releases: list[str], still_used: tuple[bool, ...]) -> list[Edit]:
+        uses = Counter({name: int(used) for name, used in zip(releases, still_used)})
+        changed = tidy_modules(self.modules, self.table, uses, requires, releases, self.target)
+        edits = []
+        for start, module in sorted(changed.items()):
+            old, new = self.texts[start], changed_text(self.texts[start], self.modules[start], module)
+            low, high, content = changed_span(old, new)
+            edits.append(Edit(start + low, start + high, content))
+        return edits
+
+
+def _bare_uses(code: str, name: str) -> int | None:
+    """How often `code` (an expression or statements) uses `name` as a bare name; None if it does not
+    parse on its own."""
+    for candidate in (code, f"(\n{code}\n)"):
+        try:
+            return _name_uses(cst.parse_module(textwrap.dedent(candidate)))[name]
+        except (cst.ParserSyntaxError, RecursionError):
+            continue
+    return None
+
+
+def _meets(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    """[start, end) overlaps or touches one of the sorted, disjoint spans."""
+    index = bisect.bisect_right(spans, (end, float("inf")))
+    return index > 0 and spans[index - 1][1] >= start

@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from kerasfix import catalogue
+from kerasfix import ruledata
 
 _BUILTINS = frozenset(dir(builtins))
 
 
 @functools.lru_cache(maxsize=1)
 def _tables() -> tuple[list[tuple[str, str]], list[tuple[str, str]], dict[str, str]]:
-    data = catalogue.load("names")
+    data = ruledata.load("names")
     roots = sorted(data["roots"].items(), key=lambda item: -len(item[0]))
     modules = sorted(data["modules"].items(), key=lambda item: -len(item[0]))
     return roots, modules, dict(data["symbols"])
@@ -60,6 +60,13 @@ def style_of(raw: str) -> str:
     return "tf.keras" if raw.startswith("tensorflow") else "keras"
 
 
+def styled_module(canonical_module: str, style: str) -> str:
+    """`keras.layers` spelled in a style: `tensorflow.keras.layers` for tf.keras."""
+    if style == "tf.keras":
+        return "tensorflow." + canonical_module
+    return canonical_module
+
+
 def dotted(node: cst.BaseExpression) -> str | None:
     """`a.b.c` for a Name/Attribute chain, else None."""
     parts: list[str] = []
@@ -83,6 +90,8 @@ class Binding:
     # A name a fix has asked to import and the import tidy has not added yet (large files, which
     # are fixed part by part with one tidy at the end): resolves like an import, owns no statement.
     pending: bool = False
+    # Bound by an import inside a function or class body: not seen everywhere in the file.
+    nested: bool = False
 
 
 @dataclass
@@ -119,12 +128,12 @@ class ImportTable:
         """A copy that also resolves the names fixes have asked to import (where the name is free)."""
         table = self.copy()
         for requirement in requirements:
-            name = requirement.name
+            name = requirement.local
             if name not in table.bindings and name not in table.local_names:
-                table.bindings[name] = Binding(name, f"{requirement.module}.{name}", pending=True)
+                table.bindings[name] = Binding(name, requirement.symbol, pending=True)
         return table
 
-    def _scan_body(self, body, assignments: list) -> None:
+    def _scan_body(self, body, assignments: list, nested: bool = False) -> None:
         for statement in body:
             smalls = None
             if isinstance(statement, cst.SimpleStatementLine):
@@ -134,7 +143,7 @@ class ImportTable:
             if smalls is not None:
                 for small in smalls:
                     if isinstance(small, (cst.Import, cst.ImportFrom)):
-                        self._add_import(small)
+                        self._add_import(small, nested)
                     elif isinstance(small, cst.Assign):
                         for target in small.targets:
                             self._bind_target(target.target, small.value, assignments)
@@ -151,8 +160,9 @@ class ImportTable:
                 for item in statement.items:
                     if item.asname is not None:
                         self._bind_target(item.asname.name, None, assignments)
+            inner = nested or isinstance(statement, (cst.FunctionDef, cst.ClassDef))
             for child in _child_bodies(statement):
-                self._scan_body(child, assignments)
+                self._scan_body(child, assignments, inner)
 
     def _bind_parameters(self, params: cst.Parameters) -> None:
         for param in (*params.posonly_params, *params.params, *params.kwonly_params):
@@ -170,7 +180,7 @@ class ImportTable:
         elif isinstance(target, cst.StarredElement):
             self._bind_target(target.value, None, assignments)
 
-    def _add_import(self, statement: cst.Import | cst.ImportFrom) -> None:
+    def _add_import(self, statement: cst.Import | cst.ImportFrom, nested: bool = False) -> None:
         self.import_statements.append(statement)
         if isinstance(statement, cst.Import):
             for alias in statement.names:
@@ -179,10 +189,10 @@ class ImportTable:
                     continue
                 if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                     local = alias.asname.name.value
-                    self.bindings[local] = Binding(local, full, statement, alias)
+                    self.bindings[local] = Binding(local, full, statement, alias, nested=nested)
                 else:
                     root = full.split(".")[0]
-                    self.bindings.setdefault(root, Binding(root, root, statement, alias))
+                    self.bindings.setdefault(root, Binding(root, root, statement, alias, nested=nested))
             return
         if statement.relative or statement.module is None:
             return
@@ -197,7 +207,7 @@ class ImportTable:
                 continue
             imported = alias.name.value
             local = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else imported
-            self.bindings[local] = Binding(local, f"{module}.{imported}", statement, alias)
+            self.bindings[local] = Binding(local, f"{module}.{imported}", statement, alias, nested=nested)
 
     def resolve(self, node: cst.BaseExpression) -> str | None:
         """The raw qualified name an expression refers to (`KL.merge` -> `keras.layers.merge`)."""

@@ -9,7 +9,7 @@ import tokenize
 import warnings
 from dataclasses import dataclass
 
-from kerasfix.source import SourceError
+from kerasfix.sourceerror import SourceError
 
 CELL_MARKER = "# kerasfix-cell-{index}-do-not-edit"
 _MARKER_RE = re.compile(r"^# kerasfix-cell-(\d+)-do-not-edit\r?\n", re.MULTILINE)

@@ -51,9 +51,9 @@ _WORD_RE = re.compile(_NAME)
 @functools.lru_cache(maxsize=1)
 def _roots() -> tuple[tuple[str, str], ...]:
     """(root, what it stands for), longest first, as `names.normalise_root` reads them."""
-    from kerasfix import catalogue
+    from kerasfix import ruledata
 
-    roots = dict(catalogue.load("names")["roots"])
+    roots = dict(ruledata.load("names")["roots"])
     roots.setdefault("keras", "keras")
     return tuple(sorted(roots.items(), key=lambda item: -len(item[0])))
 
@@ -227,9 +227,3 @@ def may_hold_findings(text: str, tokens: tuple[str, ...]) -> bool:
     if not ENABLED:
         return True
     return imports_public_keras(text) and any(token in text for token in tokens)
-
-
-def cannot_hold_findings(text: str) -> bool:
-    """True when no rule, whichever are enabled, can find anything in the text: callers may then skip
-    loading LibCST and the rules at all. False whenever in doubt, and always with the prefilter off."""
-    return ENABLED and not imports_public_keras(text)

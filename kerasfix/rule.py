@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 import libcst as cst
 
-from kerasfix.findings import Edit, Fix, Requirement
+from kerasfix.findings import Edit, Fix, Requirement, Written
 
 if TYPE_CHECKING:
-    from kerasfix.engine import FileContext
+    from kerasfix.context import FileContext
 
 FixSafety = Literal["safe", "unsafe", "sometimes", "none"]
 
@@ -112,5 +112,6 @@ def make_fix(
     edits: list[Edit],
     requires: list[Requirement] | None = None,
     releases: list[str] | None = None,
+    writes: list[Written] | None = None,
 ) -> Fix:
-    return Fix(applicability, message, edits, requires or [], releases or [])  # type: ignore[arg-type]
+    return Fix(applicability, message, edits, list(requires or []), list(releases or []), list(writes or []))  # type: ignore[arg-type]

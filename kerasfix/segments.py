@@ -18,15 +18,13 @@ from __future__ import annotations
 import ast
 import bisect
 import re
-from collections import Counter
 from dataclasses import dataclass
 from typing import Iterator
 
 import libcst as cst
 
-from kerasfix.findings import Edit, Finding, Requirement
-from kerasfix.names import ImportTable
-from kerasfix.settings import Settings
+from kerasfix.context import ParseFailure, parse
+from kerasfix.positions import page_free
 from kerasfix.source import NEWLINE_RE, Source, line_starts
 
 LARGE_FILE_CHARS = 1_000_000
@@ -63,14 +61,13 @@ def parts(text: str) -> Iterator[Part]:
             module = cst.parse_module(piece, config) if config is not None else cst.parse_module(piece)
         except (cst.ParserSyntaxError, RecursionError):
             if end == len(text) or exact:
-                _parse_part(piece, rows)  # raises the parse error, at the file's row
+                parse_part(piece, rows)  # raises the parse error, at the file's row
                 raise
             # The cut fell inside a statement (a long string, or brackets whose lines start at column 0).
             # Python's parser says where the rest's statements start; a syntax error is reported as such.
             cuts, exact = _statement_starts(text, start, rows), True
             continue
         if config is None:
-            from kerasfix.engine import page_free
 
             config = cst.PartialParserConfig(default_indent=page_free(module.default_indent), default_newline=module.default_newline)
         yield Part(start, piece, module, rows)
@@ -92,7 +89,6 @@ def _next_cut(text: str, cuts: list[int], start: int) -> int:
 
 
 def _statement_starts(text: str, start: int, rows: int) -> list[int]:
-    from kerasfix.engine import ParseFailure
 
     rest = text[start:]
     try:
@@ -121,92 +117,8 @@ def statement_first_line(statement: ast.stmt) -> int:
     return min([statement.lineno, *(decorator.lineno for decorator in decorators)])
 
 
-def analyse_parts(source: Source, text: str, settings: Settings) -> list[Finding]:
-    from kerasfix.engine import _analyse_module, _to_findings
-
-    findings: list[Finding] = []
-    table: ImportTable | None = None
-    for part in parts(text):
-        ctx = _analyse_module(source, part.text, part.module, settings, table)
-        findings.extend(_to_findings(ctx, part.rows_before, part.start))
-        table = ctx.imports
-    findings.sort(key=Finding.sort_key)
-    return findings
-
-
-def fix_parts(source: Source, settings: Settings):
-    """`fix_text` for a large file: each part's fixes in rounds, then one import tidy for the file."""
-    from kerasfix.engine import MAX_FIX_ROUNDS, FixResult, _analyse_module, _choose, _to_findings, apply_fixes
-    from kerasfix.imports import _name_uses, tidy_modules
-
-    table = ImportTable()  # the imports of the parts fixed so far, as fixed
-    asked: list[Requirement] = []  # the names fixes asked to import, so far
-    releases: list[str] = []
-    applied: list[Finding] = []
-    before: list[str] = []
-    texts: list[str] = []
-    remaining: list[list[Finding]] = []  # per part: rows of the original file, edits in the part
-    original_rows: list[int] = []
-    kept: dict[int, tuple[cst.Module, ImportTable]] = {}  # parts holding import statements, and the first
-    uses: Counter[str] = Counter()
-    for index, part in enumerate(parts(source.text)):
-        text, inherited = part.text, table.with_pending(asked)
-        ctx = _analyse_module(source, text, part.module, settings, inherited)
-        findings = _to_findings(ctx, part.rows_before)
-        for _ in range(MAX_FIX_ROUNDS):
-            chosen = _choose(findings, settings)
-            if not chosen:
-                break
-            text, required, released = apply_fixes(text, chosen)
-            asked.extend(required)
-            releases.extend(released)
-            applied.extend(chosen)
-            inherited = table.with_pending(asked)
-            ctx = _analyse_module(source, text, _parse_part(text, part.rows_before), settings, inherited)
-            findings = _to_findings(ctx, part.rows_before)
-        uses.update(_name_uses(ctx.module))
-        if index == 0 or len(ctx.imports.import_statements) > len(inherited.import_statements):
-            kept[index] = (ctx.module, inherited)
-        table = ctx.imports
-        before.append(part.text)
-        texts.append(text)
-        remaining.append(findings)
-        original_rows.append(part.rows_before)
-        del ctx, part
-
-    if asked or releases:
-        tidied = tidy_modules({index: module for index, (module, _) in kept.items()}, table, uses, asked, releases, settings.target)
-        from kerasfix.engine import changed_text
-
-        for index, module in tidied.items():
-            # a module with nothing left generates one newline; the part had none of its own
-            emptied = not (module.body or module.header or module.footer)
-            texts[index] = "" if emptied else changed_text(texts[index], kept[index][0], module)
-            ctx = _analyse_module(source, texts[index], _parse_part(texts[index], original_rows[index]), settings, kept[index][1])
-            remaining[index] = _to_findings(ctx, original_rows[index])
-
-    found: list[Finding] = []
-    offset = rows = 0
-    for index, text in enumerate(texts):
-        found.extend(_moved(finding, rows - original_rows[index], offset) for finding in remaining[index])
-        offset += len(text)
-        rows += len(NEWLINE_RE.findall(text))
-    found.sort(key=Finding.sort_key)
-    return FixResult(text="".join(texts), applied=applied, remaining=found, parts_before=before, parts_after=texts)
-
-
-def _parse_part(text: str, rows_before: int) -> cst.Module:
-    from kerasfix.engine import ParseFailure, parse
-
+def parse_part(text: str, rows_before: int) -> cst.Module:
     try:
         return parse(text)
     except ParseFailure as failure:
         raise ParseFailure(str(failure), None if failure.row is None else failure.row + rows_before, failure.column) from None
-
-
-def _moved(finding: Finding, rows: int, offset: int) -> Finding:
-    finding.location.row += rows
-    finding.end_location.row += rows
-    if offset and finding.fix is not None:
-        finding.fix.edits = [Edit(edit.start + offset, edit.end + offset, edit.content) for edit in finding.fix.edits]
-    return finding

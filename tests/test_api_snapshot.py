@@ -7,11 +7,10 @@ import os
 
 import pytest
 
-from conftest import run_kerasfix
-from kerasfix import catalogue, registry
-from kerasfix.cli import main
+from conftest import cli, run_kerasfix
+from kerasfix import registry, ruledata
 
-SNAPSHOT = catalogue.catalogue_dir() / "keras_api.json"
+SNAPSHOT = ruledata.catalogue_dir() / "keras_api.json"
 MAX_LINES = 40
 
 
@@ -103,16 +102,17 @@ def test_drift_is_described() -> None:
 
 
 def test_every_rule_is_listed_by_kerasfix_rules() -> None:
-    result = run_kerasfix("rules")
+    result = cli("rules")
     assert result.returncode == 0, result.stderr
     for code, spec in registry.all_specs().items():
         assert code in result.stdout, f"{code} missing from `kerasfix rules`"
 
 
-def test_every_rule_is_explained(capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_rule_is_explained() -> None:
     for code, spec in registry.all_specs().items():
-        assert main(["explain", code.lower()]) == 0
-        out = capsys.readouterr().out
+        explained = cli("explain", code.lower())
+        assert explained.returncode == 0
+        out = explained.stdout
         assert out.startswith(f"# {code} ({spec.name})"), out[:200]
         assert "## What it does" in out and "## Why is this bad?" in out and "## Fix safety" in out
     result = run_kerasfix("explain", "KF303")
@@ -120,6 +120,6 @@ def test_every_rule_is_explained(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_explaining_an_unknown_code_is_a_usage_error() -> None:
-    result = run_kerasfix("explain", "KF999")
+    result = cli("explain", "KF999")
     assert result.returncode == 2
     assert "no rule" in result.stderr

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from kerasfix import api, catalogue
-from kerasfix.checks.catalogue import Entry, entries
+from kerasfix import api, ruledata
+from kerasfix.checks.entries import Entry, entries
 
 pytestmark = pytest.mark.tensorflow
 MISSING = object()
@@ -260,7 +260,7 @@ def _method_call(keras, tmp_path: Path, method: str):
 
 @pytest.mark.parametrize("entry", [e for e in ENTRIES if _old_names(e)], ids=_id)
 def test_old_arguments_are_refused_or_ignored(keras, entry: Entry, tmp_path: Path) -> None:
-    swallowing = catalogue.load("keras3").get("validity", {}).get("swallowing", [])
+    swallowing = ruledata.load("keras3").get("validity", {}).get("swallowing", [])
     problems, checked = [], 0
     for symbol in entry.symbols:
         value = resolve(symbol)
@@ -331,7 +331,7 @@ def _forwarded(keras) -> dict[str, set[str]]:
 
 
 def test_forwarded_keywords_table_is_complete(keras) -> None:
-    table = {k: set(v) for k, v in catalogue.load("keras3")["validity"]["forwarded"].items()}
+    table = {k: set(v) for k, v in ruledata.load("keras3")["validity"]["forwarded"].items()}
     expected = _forwarded(keras)
     assert table == expected, (
         "rules/keras3.toml [validity.forwarded] is out of date; it should be:\n"
@@ -340,7 +340,7 @@ def test_forwarded_keywords_table_is_complete(keras) -> None:
 
 
 def test_popped_keywords_are_accepted(keras) -> None:
-    popped = catalogue.load("keras3")["validity"]["popped"]
+    popped = ruledata.load("keras3")["validity"]["popped"]
     problems = []
     for keyword, symbols in popped.items():
         for symbol in symbols:
@@ -358,13 +358,13 @@ def test_popped_keywords_are_accepted(keras) -> None:
 
 
 def test_swallowing_classes_swallow(keras) -> None:
-    for symbol in catalogue.load("keras3")["validity"]["swallowing"]:
+    for symbol in ruledata.load("keras3")["validity"]["swallowing"]:
         outcome, said = attempt(lambda: resolve(symbol)(no_such_argument=1))
         assert outcome != "raised", f"{symbol} now refuses unknown keywords ({said}): remove it from [validity] swallowing"
 
 
 def test_optimizers_refuse_unknown_keywords(keras) -> None:
-    open_ones = set(catalogue.load("keras3")["validity"]["open_optimizers"])
+    open_ones = set(ruledata.load("keras3")["validity"]["open_optimizers"])
     for name in api.exports("keras.optimizers") or ():
         symbol = f"keras.optimizers.{name}"
         value = resolve(symbol)

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import ROOT, check_json, cli, run_kerasfix
 
 MERGE = "from keras.layers import Input, merge\na = Input(shape=(4,))\nc = merge([a, a], mode='concat')\n"
 MODEL = "from keras.models import Model\nm = Model(input=x, output=y)\n"
@@ -20,22 +17,8 @@ BOTH = "from keras.layers import merge\nfrom keras.models import Model\nm = Mode
 CLEAN = "from keras.layers import Input, concatenate\na = Input(shape=(4,))\nc = concatenate([a, a])\n"
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    # PYTHONSAFEPATH: a test file named like a stdlib module (copy.py) must not shadow it via `-m`'s cwd entry
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), NO_COLOR="1", PYTHONSAFEPATH="1")
-    return subprocess.run(
-        [sys.executable, "-m", "kerasfix", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
-    )
-
-
-def findings(*args: str, cwd: Path) -> list[dict]:
-    result = run("check", "--output-format", "json", *args, cwd=cwd)
-    assert result.returncode in (0, 1), result.stdout + result.stderr
-    return json.loads(result.stdout)
-
-
 def codes(*args: str, cwd: Path) -> list[tuple[str, str, int]]:
-    return [(item["filename"], item["code"], item["location"]["row"]) for item in findings(*args, cwd=cwd)]
+    return [(item["filename"], item["code"], item["location"]["row"]) for item in check_json(*args, cwd=cwd)]
 
 
 def write(directory: Path, files: dict[str, str]) -> None:
@@ -63,7 +46,9 @@ def apply_json_edits(text: str, edits: list[dict]) -> str:
 
 def test_json_findings_have_exactly_the_documented_shape(tmp_path: Path) -> None:
     write(tmp_path, {"m.py": MERGE, "n.py": MODEL, "u.py": "from keras.layers import merge\ns = merge([a, b], mode='cos')\nt = merge([a, b], mode=lambda p: p[0])\n"})
-    items = findings(".", cwd=tmp_path)
+    result = run_kerasfix("check", "--output-format", "json", ".", cwd=tmp_path)  # JSON from the real entry point
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    items = json.loads(result.stdout)
     assert [(i["filename"], i["code"]) for i in items] == [("m.py", "KF101"), ("n.py", "KF102"), ("u.py", "KF101"), ("u.py", "KF101")]
     for item in items:
         assert set(item) == {"code", "message", "filename", "location", "end_location", "fix"}
@@ -80,16 +65,16 @@ def test_json_findings_have_exactly_the_documented_shape(tmp_path: Path) -> None
     assert merge_item["end_location"] == {"row": 3, "column": 5 + len("merge([a, a], mode='concat')")}
     assert merge_item["fix"]["applicability"] == "safe"
     assert [i["fix"]["applicability"] if i["fix"] else None for i in items[2:]] == ["unsafe", None]  # cos; callable mode
-    assert run("check", "--output-format", "json", "m.py", cwd=tmp_path).returncode == 1
-    assert json.loads(run("check", "--output-format", "json", "--exit-zero", "m.py", cwd=tmp_path).stdout)[0]["code"] == "KF101"
+    assert cli("check", "--output-format", "json", "m.py", cwd=tmp_path).returncode == 1
+    assert json.loads(cli("check", "--output-format", "json", "--exit-zero", "m.py", cwd=tmp_path).stdout)[0]["code"] == "KF101"
 
 
 def _edits_reproduce_migrate(tmp_path: Path, text: str) -> None:
     write(tmp_path, {"one.py": text, "twin.py": text})
-    [item] = findings("one.py", cwd=tmp_path)
+    [item] = check_json("one.py", cwd=tmp_path)
     expected = apply_json_edits(text, item["fix"]["edits"])
     assert expected != text
-    assert run("migrate", "twin.py", cwd=tmp_path).returncode == 0
+    assert cli("migrate", "twin.py", cwd=tmp_path).returncode == 0
     assert (tmp_path / "twin.py").read_text(encoding="utf-8") == expected
 
 
@@ -106,7 +91,7 @@ def test_json_fix_edits_include_the_import_changes(tmp_path: Path) -> None:
 
 
 def _sarif(tmp_path: Path, *paths: str) -> dict:
-    result = run("check", "--output-format", "sarif", *paths, cwd=tmp_path)
+    result = cli("check", "--output-format", "sarif", *paths, cwd=tmp_path)
     assert result.returncode in (0, 1), result.stderr
     return json.loads(result.stdout)
 
@@ -219,7 +204,7 @@ def test_sarif_validates_against_the_official_schema(tmp_path: Path) -> None:
 
 def test_github_annotations(tmp_path: Path) -> None:
     write(tmp_path, {"m.py": MERGE, "n.py": MODEL})
-    result = run("check", "--output-format", "github", ".", cwd=tmp_path)
+    result = cli("check", "--output-format", "github", ".", cwd=tmp_path)
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert len(lines) == 2
@@ -233,7 +218,7 @@ def test_github_annotations(tmp_path: Path) -> None:
 def test_github_annotations_escape_percent_comma_colon_and_newline(tmp_path: Path) -> None:
     name = "odd,na:me%\nx.py"
     write(tmp_path, {name: "from keras.layers import merge\nx = merge([a, b], mode='50%,x:y')\n"})
-    result = run("check", "--output-format", "github", name, cwd=tmp_path)
+    result = cli("check", "--output-format", "github", name, cwd=tmp_path)
     assert result.returncode == 1
     [line] = result.stdout.splitlines()
     properties, _, message = line[len("::error "):].partition("::")
@@ -245,7 +230,7 @@ def test_github_annotations_escape_percent_comma_colon_and_newline(tmp_path: Pat
 
 def test_github_reports_unreadable_files(tmp_path: Path) -> None:
     write(tmp_path, {"broken.py": "from keras.layers import merge\n\nx = merge(\n"})
-    result = run("check", "--output-format", "github", "broken.py", cwd=tmp_path)
+    result = cli("check", "--output-format", "github", "broken.py", cwd=tmp_path)
     assert result.returncode == 1
     assert result.stdout.startswith("::error title=kerasfix,file=broken.py,line=3,col=")
     assert "syntax error" in result.stdout
@@ -256,7 +241,7 @@ def test_github_reports_unreadable_files(tmp_path: Path) -> None:
 
 def test_text_output_is_ruff_style(tmp_path: Path) -> None:
     write(tmp_path, {"m.py": MERGE, "u.py": "from keras.layers import merge\nt = merge([a, b], mode=lambda p: p[0])\n"})
-    result = run("check", "m.py", "u.py", cwd=tmp_path)
+    result = cli("check", "m.py", "u.py", cwd=tmp_path)
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert lines[0].startswith("m.py:3:5: KF101 [*] ")  # [*]: migrate can fix it
@@ -265,13 +250,13 @@ def test_text_output_is_ruff_style(tmp_path: Path) -> None:
     assert unfixable.startswith("u.py:2:5: KF101 ") and "[*]" not in unfixable
     assert lines[-1] == "Found 2 findings. [*] 1 fixable with `kerasfix migrate`."
 
-    no_source = run("check", "--no-source", "m.py", cwd=tmp_path).stdout.splitlines()
+    no_source = cli("check", "--no-source", "m.py", cwd=tmp_path).stdout.splitlines()
     assert len(no_source) == 2 and no_source[0].startswith("m.py:3:5: KF101") and no_source[1].startswith("Found 1 finding.")
 
 
 def test_text_caret_stands_under_the_code_after_wide_characters(tmp_path: Path) -> None:
     write(tmp_path, {"w.py": "from keras.layers import merge\nx = '日本'; c = merge([a, a], mode='sum')\n"})
-    lines = run("check", "w.py", cwd=tmp_path).stdout.splitlines()
+    lines = cli("check", "w.py", cwd=tmp_path).stdout.splitlines()
     assert lines[0].startswith("w.py:2:15: KF101")
     source, caret = lines[2], lines[3]
     assert source == "2 | x = '日本'; c = merge([a, a], mode='sum')"
@@ -281,7 +266,7 @@ def test_text_caret_stands_under_the_code_after_wide_characters(tmp_path: Path) 
 
 def test_clean_run(tmp_path: Path) -> None:
     write(tmp_path, {"clean.py": CLEAN, "notes.txt": MERGE})
-    result = run("check", ".", cwd=tmp_path)
+    result = cli("check", ".", cwd=tmp_path)
     assert (result.returncode, result.stdout.strip()) == (0, "All checks passed!")
 
 
@@ -306,19 +291,20 @@ def test_clean_run(tmp_path: Path) -> None:
 )
 def test_usage_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
     write(tmp_path, {"m.py": MERGE})
-    result = run(*args, cwd=tmp_path)
+    result = cli(*args, cwd=tmp_path)
     assert result.returncode == 2, result.stdout + result.stderr
     assert message in result.stderr
     assert (tmp_path / "m.py").read_text() == MERGE
 
 
 def test_exit_codes_and_exit_zero(tmp_path: Path) -> None:
+    # the exit codes of a real process, through the `python -m kerasfix` entry point
     write(tmp_path, {"m.py": MERGE, "clean.py": CLEAN})
-    assert run("check", "clean.py", cwd=tmp_path).returncode == 0
-    assert run("check", "m.py", cwd=tmp_path).returncode == 1
-    zero = run("check", "--exit-zero", "m.py", cwd=tmp_path)
+    assert run_kerasfix("check", "clean.py", cwd=tmp_path).returncode == 0
+    assert run_kerasfix("check", "m.py", cwd=tmp_path).returncode == 1
+    zero = run_kerasfix("check", "--exit-zero", "m.py", cwd=tmp_path)
     assert zero.returncode == 0 and "m.py:3:5: KF101" in zero.stdout  # still reported
-    assert run("check", "--exit-zero", "missing.py", cwd=tmp_path).returncode == 2  # usage errors are not findings
+    assert run_kerasfix("check", "--exit-zero", "missing.py", cwd=tmp_path).returncode == 2  # usage errors are not findings
 
 
 # ---------------------------------------------------------------------------------- select / ignore
@@ -343,7 +329,7 @@ def test_exit_codes_and_exit_zero(tmp_path: Path) -> None:
 def test_select_and_ignore(tmp_path: Path, options: list[str], expected: list[str]) -> None:
     write(tmp_path, {"both.py": BOTH})
     assert sorted(code for _, code, _ in codes(*options, "both.py", cwd=tmp_path)) == expected
-    assert run("check", *options, "both.py", cwd=tmp_path).returncode == (1 if expected else 0)
+    assert cli("check", *options, "both.py", cwd=tmp_path).returncode == (1 if expected else 0)
 
 
 # ---------------------------------------------------------------------------------------------- noqa
@@ -367,7 +353,7 @@ def test_noqa(tmp_path: Path) -> None:
                 "           mode='concat')\n"  # 10-11: on the first line: silenced
                 "a6 = merge([x,\n"
                 "            x],  # noqa: KF101\n"
-                "           mode='concat')\n"  # 12-14: a middle line does not count
+                "           mode='concat')\n"  # 12-14: on a middle line: silenced too
                 "a7 = merge([x, x], mode='sum')  # noqa: E501\n"  # 15: reported
                 "s = '# noqa'\n"
                 "a8 = merge([x, x], mode='sum')\n"  # 17: reported
@@ -377,7 +363,6 @@ def test_noqa(tmp_path: Path) -> None:
     assert codes("q.py", cwd=tmp_path) == [
         ("q.py", "KF101", 5),
         ("q.py", "KF102", 6),
-        ("q.py", "KF101", 12),
         ("q.py", "KF101", 15),
         ("q.py", "KF101", 17),
     ]
@@ -431,12 +416,12 @@ def test_pyproject_target_decides_new_imports_without_a_style(tmp_path: Path, ta
     code = "import keras.engine.topology as T\nimport tensorflow.keras as tk\nx = T.merge([a, b], mode='concat')\n"
     write(tmp_path, {"pyproject.toml": f'[tool.kerasfix]\ntarget = "{target}"\n', "t.py": code, "cli.py": code})
     # KF101 alone: the module rename (KF303) would otherwise rewrite the keras.engine.topology import
-    assert run("migrate", "--select", "KF101", "t.py", cwd=tmp_path).returncode == 0
+    assert cli("migrate", "--select", "KF101", "t.py", cwd=tmp_path).returncode == 0
     assert (tmp_path / "t.py").read_text() == (
         f"import keras.engine.topology as T\nimport tensorflow.keras as tk\nfrom {module} import concatenate\nx = concatenate([a, b])\n"
     )
     other = "tf.keras" if target == "keras" else "keras"
-    assert run("migrate", "--select", "KF101", "--target", other, "cli.py", cwd=tmp_path).returncode == 0
+    assert cli("migrate", "--select", "KF101", "--target", other, "cli.py", cwd=tmp_path).returncode == 0
     assert f"from {module} import" not in (tmp_path / "cli.py").read_text()
 
 
@@ -454,7 +439,7 @@ def test_pyproject_target_decides_new_imports_without_a_style(tmp_path: Path, ta
 def test_bad_configuration_exits_2_naming_the_file_and_key(tmp_path: Path, table: str, words: list[str]) -> None:
     write(tmp_path, {"pyproject.toml": f"[tool.kerasfix]\n{table}\n", "pkg/m.py": MERGE})
     for command in ("check", "migrate"):
-        result = run(command, "pkg", cwd=tmp_path)
+        result = cli(command, "pkg", cwd=tmp_path)
         assert result.returncode == 2, result.stdout + result.stderr
         assert "pyproject.toml" in result.stderr
         for word in words:
@@ -489,22 +474,22 @@ def test_gitignore_is_honoured_when_walking(tmp_path: Path) -> None:
 
 def test_a_file_that_does_not_parse_is_reported_and_the_others_are_checked(tmp_path: Path) -> None:
     write(tmp_path, {"a_first.py": MERGE, "broken.py": "from keras.layers import merge\n\nx = merge([a, b]\ny = 1\n", "z_last.py": MODEL})
-    text = run("check", "--no-source", ".", cwd=tmp_path)
+    text = cli("check", "--no-source", ".", cwd=tmp_path)
     assert text.returncode == 1
     assert "a_first.py:3:5: KF101" in text.stdout and "z_last.py:2:5: KF102" in text.stdout
     error = next(line for line in text.stdout.splitlines() if line.startswith("broken.py"))
     assert re.match(r"broken\.py:3:\d+: error: syntax error", error), error
     assert "1 file could not be checked" in text.stdout
 
-    items = findings(".", cwd=tmp_path)
+    items = check_json(".", cwd=tmp_path)
     [error_item] = [i for i in items if i["code"] is None]
     assert error_item["filename"] == "broken.py" and error_item["location"]["row"] == 3
     assert error_item["fix"] is None and "syntax error" in error_item["message"]
     assert sorted(i["code"] for i in items if i["code"]) == ["KF101", "KF102"]
     # --exit-zero does not hide errors from the output, only from the exit code
-    assert run("check", "--exit-zero", ".", cwd=tmp_path).returncode == 0
+    assert cli("check", "--exit-zero", ".", cwd=tmp_path).returncode == 0
 
-    migrate = run("migrate", ".", cwd=tmp_path)
+    migrate = cli("migrate", ".", cwd=tmp_path)
     assert migrate.returncode == 1 and "broken.py" in migrate.stdout
     assert "concatenate" in (tmp_path / "a_first.py").read_text() and "inputs=x" in (tmp_path / "z_last.py").read_text()
     assert (tmp_path / "broken.py").read_text().startswith("from keras.layers import merge\n")

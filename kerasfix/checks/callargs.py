@@ -184,20 +184,6 @@ def _with_comments_after(arg: cst.Arg, comments: list[str], continuation) -> cst
     return arg.with_changes(whitespace_after_arg=space)
 
 
-def renamed_callee(func: cst.BaseExpression, new_name: str) -> cst.BaseExpression:
-    """The callee spelled the same way with its last name changed: `L.merge` -> `L.concatenate`."""
-    if isinstance(func, cst.Attribute):
-        return func.with_changes(attr=cst.Name(new_name))
-    return cst.Name(new_name)
-
-
-def styled_module(canonical_module: str, style: str) -> str:
-    """`keras.layers` spelled in a style: `tensorflow.keras.layers` for tf.keras."""
-    if style == "tf.keras":
-        return "tensorflow." + canonical_module
-    return canonical_module
-
-
 def _carrying(space, lines: list[cst.EmptyLine]) -> cst.ParenthesizedWhitespace:
     """Whitespace inside brackets that carries these comment lines: added to its own lines when it
     already breaks the line, else the first comment ends the line and the others follow."""

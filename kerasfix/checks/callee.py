@@ -2,34 +2,60 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import libcst as cst
 
-from kerasfix.checks.callargs import styled_module
-from kerasfix.findings import Requirement
-from kerasfix.names import dotted, normalise_root, style_of
+from kerasfix.findings import Requirement, Written
+from kerasfix.spelling import spell
 
 
-def new_callee(ctx, func: cst.BaseExpression, module: str, name: str) -> tuple[cst.BaseExpression, list[Requirement], list[str]]:
-    """The expression that names `module.name` where `func` stood, with the imports it needs.
+@dataclass
+class Callee:
+    """The callee a fix writes in place of another: its expression, the imports it needs, the bare
+    name of the old callee (which may become unused) and the names it writes (checked after the fix)."""
+
+    expression: cst.BaseExpression
+    requires: list[Requirement] = field(default_factory=list)
+    releases: list[str] = field(default_factory=list)
+    writes: list[Written] = field(default_factory=list)
+
+
+def new_callee(ctx, func: cst.BaseExpression, module: str, name: str) -> Callee | None:
+    """The expression that names `module.name` where `func` stood (kerasfix/spelling.py decides
+    how), or None when no spelling is sure to mean it there.
 
     `merge` -> `concatenate` (imported like `merge` was); `KL.merge` -> `KL.concatenate`;
     `keras.engine.topology.merge` -> `keras.layers.concatenate`.
     """
-    if isinstance(func, cst.Name):
-        return cst.Name(name), [Requirement(module, name)], [func.value]
-    if isinstance(func, cst.Attribute):
-        base_raw = ctx.imports.resolve(func.value)
-        if base_raw is not None and normalise_root(base_raw) == module:
-            return func.with_changes(attr=cst.Name(name)), [], []
-        chain = dotted(func)
-        if chain is not None and base_raw is not None:
-            head = chain.split(".")[0]
-            head_raw = ctx.imports.resolve(cst.Name(head))
-            wanted = styled_module(module, style_of(base_raw))
-            if head_raw is not None and (wanted == head_raw or wanted.startswith(head_raw + ".")):
-                spelled = head + wanted[len(head_raw):] + "." + name
-                return cst.parse_expression(spelled), [], []
-    return cst.Name(name), [Requirement(module, name)], []
+    spelled = spell(ctx, f"{module}.{name}", func, func=func)
+    if spelled is None:
+        return None
+    releases = [func.value] if isinstance(func, cst.Name) else []
+    return Callee(spelled.expression, list(spelled.requires), releases, [spelled.written])
+
+
+def retarget(callee: Callee, replacement: str):
+    """The catalogue action (kerasfix/checks/rewrite.py, `Plan`) that makes a call call
+    `replacement`, spelled as `callee`."""
+
+    def apply(plan) -> None:
+        plan.func = callee.expression
+        plan.requires.extend(callee.requires)
+        plan.releases.extend(callee.releases)
+        plan.writes.extend(callee.writes)
+        plan.target = replacement
+
+    return apply
+
+
+def unspellable(symbol: str) -> str:
+    """Why a fix that would write `symbol` is not made."""
+    short = symbol.rsplit(".", 1)[-1]
+    return (
+        f"no fix: every way of writing `{short}` here means something else in this file "
+        f"(import `{symbol}` under a name of your own and call that)"
+    )
 
 
 def realigned(ctx, original: cst.Call, call: cst.Call, shift: int) -> cst.Call:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from kerasfix.checks.callargs import NOT_LITERAL, arrange, bind, keyword_arg, literal, rename_keyword
-from kerasfix.checks.callee import new_callee
+from kerasfix.checks.callee import new_callee, unspellable
 from kerasfix.rule import Checker, Example, RuleSpec, make_fix, replace_node
 
 # Keras 1's `merge(inputs, mode='sum', concat_axis=-1, dot_axes=-1, output_shape=None,
@@ -205,16 +205,21 @@ class LegacyFunctionalChecker(Checker):
                 new_args.append(keyword_arg("normalize", "True"))
         if "name" in args:
             new_args.append(rename_keyword(args.get("name"), "name"))
-        func, requires, releases = new_callee(self.ctx, node.func, "keras.layers", function)
-        new_call = node.with_changes(func=func, args=arrange(node, new_args))
+        callee = new_callee(self.ctx, node.func, "keras.layers", function)
+        head = f"Keras 1 `merge(mode={mode!r})` was removed; use `{function}()`"
+        if callee is None:
+            self.report(node, "KF101", f"{head}: {unspellable('keras.layers.' + function)}")
+            return
+        new_call = node.with_changes(func=callee.expression, args=arrange(node, new_args))
         fix = make_fix(
             "unsafe" if mode == "cos" else "safe",
             f"Replace with `{function}()`",
             [replace_node(self.ctx, node, new_call)],
-            requires,
-            releases,
+            callee.requires,
+            callee.releases,
+            callee.writes,
         )
-        self.report(node, "KF101", f"Keras 1 `merge(mode={mode!r})` was removed; use `{function}()`", fix)
+        self.report(node, "KF101", head, fix)
 
     def _model_keywords(self, node: cst.Call) -> None:
         keywords = {arg.keyword.value: arg for arg in node.args if arg.keyword is not None}

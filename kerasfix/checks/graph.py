@@ -6,6 +6,7 @@ import libcst as cst
 
 from kerasfix.checks.callargs import with_args
 from kerasfix.checks.merge_models import KF201
+from kerasfix.graph.model import snake_case
 from kerasfix.rule import Checker, Example, RuleSpec, make_fix, replace_node
 
 
@@ -135,6 +136,39 @@ SPECS = (
 )
 
 
+# What each rule says, from the facts the model graph records (kerasfix/graph/model.py names the rule).
+MESSAGES = {
+    "layer-called-on-layer": lambda f: (
+        f"`{f['type']}` is called on a layer object, not on a tensor; call the layer on its output "
+        f"(e.g. `{snake_case(f['type'])}(x)` where `x` is a tensor)"
+    ),
+    "merge-layer-in-sequential": lambda f: (
+        f"`{f['type']}` merges several inputs and cannot be a layer of a Sequential model; build a Functional "
+        "model with `keras.Model(inputs, outputs)`"
+    ),
+    "shared-layer-in-sequential": lambda f: (
+        f"the same `{f['type']}` instance `{f['name']}` appears twice in this Sequential; its weights are shared. "
+        "If that is intended, say so with a comment and `# noqa: KF203`; else create a second layer"
+    ),
+    "input-shape-not-first": lambda f: (
+        "`input_shape`/`input_dim` on a layer that is not the first of a Sequential is ignored by Keras"
+    ),
+    "model-inputs-not-input-tensors": lambda f: (
+        "`Model(inputs=...)` is given a tensor that is not a `keras.Input`; the layers above it are dropped "
+        "from the model. Pass the `keras.Input` tensors"
+    ),
+    "disconnected-model": lambda f: (
+        "an input of this model does not reach any of its outputs (the graph is disconnected); check "
+        "`inputs=`/`outputs=`"
+    ),
+    "unused-branch": lambda f: f"the output of `{f['name']}` is computed but reaches no model output; use it or remove it",
+    "incompatible-merge-shapes": lambda f: f["detail"],
+    "window-larger-than-input": lambda f: f["detail"],
+    "wrong-input-rank": lambda f: f["detail"],
+}
+CODES = {spec.name: spec.code for spec in SPECS}
+
+
 class GraphChecker(Checker):
     specs = (KF201, *SPECS)
     tokens = ("Sequential", "Model", "Input")
@@ -144,7 +178,8 @@ class GraphChecker(Checker):
 
         models, issues = build_models(self.ctx.module, self.ctx.imports)
         seen: set[tuple[int, str]] = set()
-        for node, code, message in issues + [issue for model in models for issue in model.issues]:
+        for node, rule, facts in issues + [issue for model in models for issue in model.issues]:
+            code, message = CODES[rule], MESSAGES[rule](facts)
             key = (id(node), code)
             if key in seen:
                 continue

@@ -9,13 +9,30 @@ from typing import Callable
 
 import libcst as cst
 
-from kerasfix import api, catalogue
+from kerasfix import ruledata
 from kerasfix.checks.callargs import arrange, keyword_arg, literal
-from kerasfix.checks.callee import new_callee, realigned
-from kerasfix.checks.transforms import transform
+from kerasfix.checks.callee import new_callee, realigned, retarget, unspellable
+from kerasfix.checks.rewrite import (
+    code,
+    comma,
+    drop,
+    find,
+    head,
+    new_slot,
+    positional_params,
+    rename,
+    set_value,
+    short,
+    slot_value,
+    value_key,
+)
+from kerasfix.checks.transform_registry import TransformRegistry
 from kerasfix.findings import Edit
 from kerasfix.rule import make_fix, replace_node
 from kerasfix.source import NEWLINE_RE
+
+# This module's transforms, by name; kerasfix/checks/transforms.py merges them into TRANSFORMS.
+transform = TransformRegistry()
 
 # Keras 1 arguments that were one dimension each of what Keras 2 made the `kernel_size` tuple.
 KERNEL_PARTS = ("nb_row", "nb_col", "kernel_dim1", "kernel_dim2", "kernel_dim3")
@@ -29,22 +46,12 @@ NOT_INTEGER = ("padding", "data_format")
 @functools.lru_cache(maxsize=1)
 def _signatures() -> dict[str, list[str]]:
     """Keras 1 positional parameters per class name, aliases resolved."""
-    table = catalogue.load("classes").get("keras1_signatures", {})
+    table = ruledata.load("classes").get("keras1_signatures", {})
     aliases = table.get("aliases", {})
     signatures = {name: list(params) for name, params in table.items() if name != "aliases"}
     for alias, name in aliases.items():
         signatures[alias] = signatures[name]
     return signatures
-
-
-def _short(symbol: str | None) -> str:
-    return (symbol or "").rsplit(".", 1)[-1]
-
-
-def _keras3_params(symbol: str) -> list[str]:
-    """The Keras 3 parameters of a symbol that may be passed by position, in order."""
-    entry = api.snapshot().get("symbols", {}).get(symbol) or {}
-    return [p["name"] for p in entry.get("params", []) if not p.get("keyword_only")]
 
 
 def _positional(rewrite) -> list:
@@ -64,66 +71,21 @@ def _is_int(node: cst.BaseExpression) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _code(rewrite, node: cst.CSTNode) -> str:
-    return rewrite.ctx.code_for(node)
-
-
-def _head(entry) -> str:
-    return entry.message or entry.spec.summary
-
-
-def _equal() -> cst.AssignEqual:
-    return cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
-
-
-def _new_slot(name: str, value: cst.BaseExpression):
-    """A keyword slot of the catalogue's own Slot type (imported late: catalogue imports the transforms)."""
-    from kerasfix.checks.catalogue import Slot
-
-    return Slot(name, cst.Arg(value=value, keyword=cst.Name(name), equal=_equal()), positional=False)
-
-
-def _find(plan, name: str):
-    for slot in plan.slots:
-        if slot.name == name and not slot.dropped:
-            return slot
-    return None
-
-
-def _value(slot) -> cst.BaseExpression:
-    return slot.value if slot.value is not None else slot.arg.value
-
-
 def _tuple(values: list[cst.BaseExpression]) -> cst.Tuple:
     if len(values) == 1:
         return cst.Tuple([cst.Element(values[0], comma=cst.Comma())])
-    comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-    return cst.Tuple([cst.Element(value, comma=comma) for value in values[:-1]] + [cst.Element(values[-1])])
+    between = comma()
+    return cst.Tuple([cst.Element(value, comma=between) for value in values[:-1]] + [cst.Element(values[-1])])
 
 
-def _drop(name: str) -> Callable:
-    def apply(plan) -> None:
-        slot = _find(plan, name)
-        if slot is not None:
-            slot.dropped = True
-
-    return apply
-
-
-def _rename(old: str, new: str) -> Callable:
-    def apply(plan) -> None:
-        slot = _find(plan, old)
-        if slot is not None:
-            slot.name = new
-
-    return apply
-
-
-def _retarget(ctx, original: cst.Call, symbol: str) -> Callable:
-    """The catalogue's callee rename, keeping arguments that were aligned under the `(` aligned."""
-    from kerasfix.checks.catalogue import _retarget as rename  # late: the catalogue imports the transforms
-
-    renamed = rename(ctx, symbol)
+def _retarget(ctx, original: cst.Call, symbol: str) -> Callable | None:
+    """The catalogue's callee rename, keeping arguments that were aligned under the `(` aligned; None
+    when the new name cannot be spelled here (kerasfix/spelling.py)."""
+    module, name = symbol.rsplit(".", 1)
+    callee = new_callee(ctx, original.func, module, name)
+    if callee is None:
+        return None
+    renamed = retarget(callee, symbol)
 
     def apply(plan) -> None:
         renamed(plan)
@@ -191,11 +153,11 @@ def _join_kernel(parts: list[str]) -> Callable:
     """Joins the Keras 1 kernel dimensions (named slots) into `kernel_size` at the first one's place."""
 
     def apply(plan) -> None:
-        found = [_find(plan, part) for part in parts]
+        found = [find(plan, part) for part in parts]
         if any(slot is None for slot in found):
             return
         first = found[0]
-        first.value = _tuple([_value(slot) for slot in found])
+        first.value = _tuple([slot_value(slot) for slot in found])
         first.positional = all(slot.positional for slot in found)
         first.name = "kernel_size"
         first.arg = first.arg.with_changes(comma=_line_break(found))
@@ -214,7 +176,7 @@ def _join_positions(count: int) -> Callable:
         if len(kernel) != count:
             return
         first = kernel[0]
-        first.value = _tuple([_value(slot) for slot in kernel])
+        first.value = _tuple([slot_value(slot) for slot in kernel])
         first.name = "kernel_size"
         first.arg = first.arg.with_changes(comma=_line_break(kernel))
         for slot in kernel[1:]:
@@ -224,7 +186,7 @@ def _join_positions(count: int) -> Callable:
 
 
 def _kernel_text(rewrite, slots: list) -> str:
-    return ", ".join(_code(rewrite, slot.arg.value) for slot in slots)
+    return ", ".join(code(rewrite, slot.arg.value) for slot in slots)
 
 
 @transform("keras1-convolution")
@@ -235,10 +197,10 @@ def keras1_convolution(entry, rewrite) -> None:
     """
     if _starred(rewrite):
         return
-    short = _short(rewrite.target)
-    replacement = entry.options.get("replacements", {}).get(short)
-    names = _signatures().get(short, [])
-    keras3 = _keras3_params(replacement or rewrite.target)
+    cls = short(rewrite.target)
+    replacement = entry.options.get("replacements", {}).get(cls)
+    names = _signatures().get(cls, [])
+    keras3 = positional_params(replacement or rewrite.target) or []
     reading = _keras1_reading(rewrite, names, keras3, entry.options.get("spelled_keras1", False)) if names else None
     positional = _positional(rewrite)
     parts = [name for name in names if name in KERNEL_PARTS]
@@ -271,17 +233,21 @@ def keras1_convolution(entry, rewrite) -> None:
         shown = _kernel_text(rewrite, kernel)
         steps.append(_join_positions(len(parts)))
         details.append(
-            f"`{shown}` -> `({shown})` (if `{keras3[2]}={_code(rewrite, kernel[1].arg.value)}` was meant, "
+            f"`{shown}` -> `({shown})` (if `{keras3[2]}={code(rewrite, kernel[1].arg.value)}` was meant, "
             f"write it so)"
         )
     if replacement and (reading is not None or not entry.options.get("present_in_keras3", False)):
-        steps.insert(0, _retarget(rewrite.ctx, rewrite.node, replacement))
-        details.insert(0, f"use `{_short(replacement)}`")
+        renamed = _retarget(rewrite.ctx, rewrite.node, replacement)
+        if renamed is None:
+            rewrite.add(entry.code, "none", f"use `{short(replacement)}`; {unspellable(replacement)}")
+            return
+        steps.insert(0, renamed)
+        details.insert(0, f"use `{short(replacement)}`")
     if steps:
         rewrite.add(entry.code, safety, "; ".join(details), _both(*steps))
     for name, reason in entry.options.get("remove_unsafe", {}).items():
         if rewrite.slot(name) is not None:
-            rewrite.add(entry.code, "unsafe", f"remove `{name}` ({reason})", _drop(name))
+            rewrite.add(entry.code, "unsafe", f"remove `{name}` ({reason})", drop(name, first_only=True))
 
 
 # --- convolution keywords (KF315) ---------------------------------------------------------------------
@@ -294,32 +260,32 @@ def conv_arguments(entry, rewrite) -> None:
     slot = rewrite.slot("border_mode")
     if slot is None:
         return
-    shown = _code(rewrite, slot.arg.value)
+    shown = code(rewrite, slot.arg.value)
     if literal(slot.arg.value) in entry.options.get("padding_without_equal", ()):
         rewrite.add(entry.code, "none", f"`border_mode={shown}`: {entry.options['full_guidance']}")
     elif rewrite.slot("padding") is not None:
         rewrite.add(entry.code, "none", "both `border_mode` and `padding` are given; keep `padding`")
     else:
-        rewrite.add(entry.code, entry.fix, "`border_mode` -> `padding`", _rename("border_mode", "padding"))
+        rewrite.add(entry.code, entry.fix, "`border_mode` -> `padding`", rename("border_mode", "padding", first_only=True))
 
 
 def _initializer(entry, rewrite) -> None:
     slot = rewrite.slot("init")
     if slot is None:
         return
-    targets = entry.options.get("initializers", {}).get(_short(rewrite.target), ["kernel_initializer"])
+    targets = entry.options.get("initializers", {}).get(short(rewrite.target), ["kernel_initializer"])
     if any(rewrite.slot(name) is not None for name in targets):
         rewrite.add(entry.code, "none", f"both `init` and `{targets[0]}` are given; keep `{targets[0]}`")
         return
 
     def apply(plan) -> None:
-        found = _find(plan, "init")
+        found = find(plan, "init")
         if found is None:
             return
         found.name = targets[0]
         place = plan.slots.index(found)
         for offset, name in enumerate(targets[1:], start=1):
-            plan.slots.insert(place + offset, _new_slot(name, _value(found).deep_clone()))
+            plan.slots.insert(place + offset, new_slot(name, slot_value(found).deep_clone()))
 
     listed = " and ".join(f"`{name}`" for name in targets)
     rewrite.add(entry.code, entry.fix, f"`init` -> {listed}", apply)
@@ -342,19 +308,19 @@ def sequence_input_shape(entry, rewrite) -> None:
         rewrite.add(
             entry.code,
             "none",
-            f"`input_length={_code(rewrite, length.arg.value)}` without `input_dim`: "
-            f"pass `input_shape=({_code(rewrite, length.arg.value)}, <features per step>)`",
+            f"`input_length={code(rewrite, length.arg.value)}` without `input_dim`: "
+            f"pass `input_shape=({code(rewrite, length.arg.value)}, <features per step>)`",
         )
         return
-    shown_length = _code(rewrite, length.arg.value) if length is not None else "None"
-    shown = f"({shown_length}, {_code(rewrite, dim.arg.value)})"
+    shown_length = code(rewrite, length.arg.value) if length is not None else "None"
+    shown = f"({shown_length}, {code(rewrite, dim.arg.value)})"
 
     def apply(plan) -> None:
-        found_dim, found_length = _find(plan, "input_dim"), _find(plan, "input_length")
+        found_dim, found_length = find(plan, "input_dim"), find(plan, "input_length")
         if found_dim is None:
             return
-        steps = _value(found_length) if found_length is not None else cst.Name("None")
-        shape = _tuple([steps, _value(found_dim)])
+        steps = slot_value(found_length) if found_length is not None else cst.Name("None")
+        shape = _tuple([steps, slot_value(found_dim)])
         keep, other = found_dim, found_length
         if found_length is not None and plan.slots.index(found_length) < plan.slots.index(found_dim):
             keep, other = found_length, found_dim  # the shape takes the place of the first of the two
@@ -380,17 +346,17 @@ def embedding_input_length(entry, rewrite) -> None:
     ctx, node = rewrite.ctx, rewrite.node
     parent = ctx.parent(node)
     in_sequential = (isinstance(parent, cst.Element) and _in_sequential(ctx, parent)) or _added_statement(ctx, node, parent) is not None
-    shown = _code(rewrite, length.arg.value)
+    shown = code(rewrite, length.arg.value)
     if in_sequential and not shape_given:
 
         def apply(plan) -> None:
-            found = _find(plan, "input_length")
+            found = find(plan, "input_length")
             if found is not None:
-                found.name, found.value = "input_shape", _tuple([_value(found)])
+                found.name, found.value = "input_shape", _tuple([slot_value(found)])
 
         rewrite.add(entry.code, entry.fix, f"`input_length={shown}` -> `input_shape=({shown},)`, the model's input shape", apply)
         return
-    rewrite.add(entry.code, entry.fix, f"remove `input_length={shown}` ({entry.options['guidance']})", _drop("input_length"))
+    rewrite.add(entry.code, entry.fix, f"remove `input_length={shown}` ({entry.options['guidance']})", drop("input_length", first_only=True))
 
 
 # --- Embedding(dropout=...) (KF313) ----------------------------------------------------------------------
@@ -403,21 +369,24 @@ def embedding_dropout(entry, rewrite) -> None:
     if slot is None or slot.positional:
         return
     value = literal(slot.arg.value)
-    rate = _code(rewrite, slot.arg.value)
+    rate = code(rewrite, slot.arg.value)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0:
-        rewrite.add(entry.code, "safe", f"remove `dropout={rate}` (no dropout)", _drop("dropout"))
+        rewrite.add(entry.code, "safe", f"remove `dropout={rate}` (no dropout)", drop("dropout", first_only=True))
         return
     layer = entry.options["layer"]
     module, name = layer.rsplit(".", 1)
-    callee, requires, _ = new_callee(rewrite.ctx, rewrite.node.func, module, name)
-    added = f"{rewrite.ctx.module.code_for_node(callee)}({rate})"
+    callee = new_callee(rewrite.ctx, rewrite.node.func, module, name)
+    if callee is None:
+        rewrite.add(entry.code, "none", f"`dropout={rate}`: {entry.options['guidance']} (`{name}({rate})`); {unspellable(layer)}")
+        return
+    added = f"{rewrite.ctx.module.code_for_node(callee.expression)}({rate})"
     edits = _dropout_edits(rewrite, slot, added)
     if edits is None:
         rewrite.add(entry.code, "none", f"`dropout={rate}`: {entry.options['guidance']} (`{name}({rate})`)")
         return
     detail = f"remove `dropout={rate}` and add `{added}` after the embedding ({entry.options['difference']})"
-    fix = make_fix("unsafe", detail[:1].upper() + detail[1:], edits, list(requires))
-    rewrite.checker.report(rewrite.node, entry.code, f"{_head(entry)}: {detail}", fix)
+    fix = make_fix("unsafe", detail[:1].upper() + detail[1:], edits, callee.requires, writes=callee.writes)
+    rewrite.checker.report(rewrite.node, entry.code, f"{head(entry)}: {detail}", fix)
 
 
 def _dropout_edits(rewrite, dropout, added: str) -> list[Edit] | None:
@@ -514,9 +483,9 @@ def batch_normalization(entry, rewrite) -> None:
     if mode is None:
         return
     value = literal(mode.arg.value)
-    shown = _code(rewrite, mode.arg.value)
+    shown = code(rewrite, mode.arg.value)
     if isinstance(value, int) and not isinstance(value, bool) and value == 0:
-        rewrite.add(entry.code, entry.fix, f"remove `mode={shown}` (feature-wise normalization, what Keras 3 does)", _drop("mode"))
+        rewrite.add(entry.code, entry.fix, f"remove `mode={shown}` (feature-wise normalization, what Keras 3 does)", drop("mode", first_only=True))
     else:
         guidance = entry.options["modes"].get(str(value), entry.options["modes"]["other"])
         rewrite.add(entry.code, "none", f"`mode={shown}`: {guidance}")
@@ -539,7 +508,7 @@ def _by_keyword(names: list[str]) -> Callable:
 def keras1_padding_forms(entry, rewrite) -> None:
     """Keras 1 `ZeroPadding2D((top, bottom, left, right))` and `{'top_pad': ...}` dictionaries."""
     layouts = entry.options["padding_layouts"]
-    layout = layouts.get(_short(rewrite.target))
+    layout = layouts.get(short(rewrite.target))
     if layout is None:
         return
     positional = _positional(rewrite)
@@ -550,19 +519,13 @@ def keras1_padding_forms(entry, rewrite) -> None:
     groups = _padding_groups(value, layout)
     if groups is None:
         return
-    shown = _code(rewrite, value)
+    shown = code(rewrite, value)
     if len(groups) == 1:
         new = _tuple(groups[0])
     else:
         new = _tuple([_tuple(group) for group in groups])
     rendered = cst.Module(body=[]).code_for_node(new)
-
-    def apply(plan) -> None:
-        for found in plan.slots:
-            if found.arg is slot.arg:
-                found.value = new
-
-    rewrite.add(entry.code, entry.fix, f"`{shown}` -> `{rendered}` (Keras 1 padding layout)", apply)
+    rewrite.add(entry.code, entry.fix, f"`{shown}` -> `{rendered}` (Keras 1 padding layout)", set_value(slot.arg, new))
 
 
 def _padding_groups(value: cst.BaseExpression, layout: list[list[str]]) -> list[list[cst.BaseExpression]] | None:
@@ -610,8 +573,13 @@ def time_distributed_dense(entry, rewrite) -> None:
         )
         return
     ctx = rewrite.ctx
-    dense, dense_requires, releases = new_callee(ctx, rewrite.node.func, "keras.layers", "Dense")
-    wrapper, requires, _ = new_callee(ctx, rewrite.node.func, "keras.layers", "TimeDistributed")
+    dense_callee = new_callee(ctx, rewrite.node.func, "keras.layers", "Dense")
+    wrapper_callee = new_callee(ctx, rewrite.node.func, "keras.layers", "TimeDistributed")
+    if dense_callee is None or wrapper_callee is None:
+        missing = "keras.layers.Dense" if dense_callee is None else "keras.layers.TimeDistributed"
+        rewrite.add(entry.code, "none", f"use `TimeDistributed(Dense(...))`; {unspellable(missing)}")
+        return
+    dense, wrapper = dense_callee.expression, wrapper_callee.expression
 
     def split(call: cst.Call) -> cst.Call:
         inner: list[cst.Arg] = []
@@ -638,8 +606,9 @@ def time_distributed_dense(entry, rewrite) -> None:
         return call.with_changes(func=wrapper, args=arrange(call, args))
 
     def apply(plan) -> None:
-        plan.requires.extend(list(dense_requires) + list(requires))
-        plan.releases.extend(releases)
+        plan.requires.extend(dense_callee.requires + wrapper_callee.requires)
+        plan.releases.extend(dense_callee.releases)
+        plan.writes.extend(dense_callee.writes + wrapper_callee.writes)
         plan.target = "keras.layers.TimeDistributed"
         plan.replace_call = split
 
@@ -654,20 +623,24 @@ def rename_layer(entry, rewrite) -> None:
     """A class renamed: options `replacements` (class -> symbol), `positional` (class -> old positional
     names, so later positions become keywords), `defaults` {new param: value} added when the call gives
     neither it nor an old name renamed to it."""
-    short = _short(rewrite.target)
-    replacement = entry.options["replacements"].get(short)
+    cls = short(rewrite.target)
+    replacement = entry.options["replacements"].get(cls)
     if replacement is None:
         return
-    names = entry.options.get("positional", {}).get(short, [])
+    names = entry.options.get("positional", {}).get(cls, [])
     positional = _positional(rewrite)
     if _starred(rewrite) or len(positional) > max(len(names), 1):
-        rewrite.add(entry.code, "none", f"use `{_short(replacement)}`, passing arguments after the first by keyword")
+        rewrite.add(entry.code, "none", f"use `{short(replacement)}`, passing arguments after the first by keyword")
         return
     for index, slot in enumerate(positional):
         if index < len(names):
             slot.name = names[index]
-    steps = [_retarget(rewrite.ctx, rewrite.node, replacement)]
-    details = [f"use `{_short(replacement)}`"]
+    renamed = _retarget(rewrite.ctx, rewrite.node, replacement)
+    if renamed is None:
+        rewrite.add(entry.code, "none", f"use `{short(replacement)}`; {unspellable(replacement)}")
+        return
+    steps = [renamed]
+    details = [f"use `{short(replacement)}`"]
     for name, default in entry.options.get("defaults", {}).items():
         old = [o for o, n in entry.renames.items() if n == name]
         if rewrite.slot(name) is None and not any(rewrite.slot(o) is not None for o in old):
@@ -676,9 +649,11 @@ def rename_layer(entry, rewrite) -> None:
     rewrite.add(entry.code, entry.fix, "; ".join(details), _both(*steps))
 
 
-def _append(name: str, code: str) -> Callable:
+def _append(name: str, expression: str) -> Callable:
+    """The action that adds the keyword argument `name=expression` at the end (without spaces around `=`)."""
+
     def apply(plan) -> None:
-        plan.slots.append(_new_slot(name, cst.parse_expression(code)))
+        plan.slots.append(new_slot(name, cst.parse_expression(expression)))
 
     return apply
 
@@ -686,9 +661,9 @@ def _append(name: str, code: str) -> Callable:
 @transform("layer-guidance")
 def layer_guidance(entry, rewrite) -> None:
     """A removed layer with no replacement: reports what to do instead."""
-    guidance = entry.options["guidance"].get(_short(rewrite.target))
+    guidance = entry.options["guidance"].get(short(rewrite.target))
     if guidance is not None:
-        rewrite.add(entry.code, "none", f"`{_short(rewrite.target)}`: {guidance}")
+        rewrite.add(entry.code, "none", f"`{short(rewrite.target)}`: {guidance}")
 
 
 # --- Keras 1 recurrent defaults (KF323) -----------------------------------------------------------------
@@ -700,7 +675,7 @@ def keras1_recurrent_defaults(entry, rewrite) -> None:
     per class {param: value}, `given_as` {param: [Keras 1 names]}, `keras1_keywords`)."""
     if not _keywords(rewrite) & set(entry.options["keras1_keywords"]):
         return  # without a Keras 1 keyword the call may be Keras 2 code, whose defaults differ again
-    defaults = entry.options["defaults"].get(_short(rewrite.target), {})
+    defaults = entry.options["defaults"].get(short(rewrite.target), {})
     given_as = entry.options.get("given_as", {})
     missing = [
         f"`{name}={value}`"
@@ -718,15 +693,13 @@ def keras1_recurrent_defaults(entry, rewrite) -> None:
 def class_renames(entry, rewrite) -> None:
     """Renames for some of an entry's classes only, applied like its `renames`: options `class_renames`
     {class: {old: new}} and `class_values` {old: {old value: new expression}}."""
-    from kerasfix.checks.catalogue import _rename as rename, _value_key as value_key  # late: see _new_slot
-
-    for old, new in entry.options["class_renames"].get(_short(rewrite.target), {}).items():
+    for old, new in entry.options["class_renames"].get(short(rewrite.target), {}).items():
         slot = rewrite.slot(old)
         if slot is None:
             continue
         conversion = entry.options.get("class_values", {}).get(old)
         if conversion is not None and value_key(literal(slot.arg.value)) not in conversion:
-            shown = _code(rewrite, slot.arg.value)
+            shown = code(rewrite, slot.arg.value)
             rewrite.add(entry.code, "none", f"`{old}={shown}` -> `{new}=`: this value must be converted by hand")
         elif rewrite.slot(new) is not None:
             rewrite.add(entry.code, "none", f"both `{old}` and `{new}` are given; keep `{new}`")

@@ -5,9 +5,12 @@ from __future__ import annotations
 import libcst as cst
 
 from kerasfix.checks.callargs import NOT_LITERAL, bind, literal
+from kerasfix.checks.callee import unspellable
 from kerasfix.checks.functional import MERGE_FUNCTIONS
-from kerasfix.findings import Edit, Requirement
+from kerasfix.findings import Edit
+from kerasfix.positions import page_free
 from kerasfix.rule import Example, RuleSpec, make_fix
+from kerasfix.spelling import spell
 
 MERGE_LAYER_PARAMETERS = [
     "layers", "mode", "concat_axis", "dot_axes", "output_shape", "output_mask", "arguments",
@@ -133,7 +136,10 @@ def find(checker, models) -> None:
                 continue
             fix = _fix(ctx, statement, small, variable, adds, by_variable)
             message = "Keras 1 `Merge` of Sequential models was removed in Keras 2.2; build a Functional model"
-            if fix is None:
+            if isinstance(fix, str):
+                message += f" ({fix})"
+                fix = None
+            elif fix is None:
                 message += " (no automatic fix: a branch's input shape or the merge mode is not stated in the source)"
             checker.report(first, "KF201", message, fix)
 
@@ -177,20 +183,27 @@ def _fix(ctx, statement, small, variable, adds, by_variable):
             extra += ", normalize=True"
     if "name" in args:
         extra += f", name={ctx.code_for(args.get('name').value)}"
-    input_lines = [f"{name} = Input(shape={_tuple(shape)})" for name, shape in zip(inputs, shapes)]
+    spelled = {}
+    for symbol in ("keras.layers.Input", f"keras.layers.{function}", "keras.models.Model"):
+        spelled[symbol] = spell(ctx, symbol, small)
+        if spelled[symbol] is None:
+            return unspellable(symbol)
+    input_name, function_name, model_name = (spelling.text for spelling in spelled.values())
+    input_lines = [f"{name} = {input_name}(shape={_tuple(shape)})" for name, shape in zip(inputs, shapes)]
     applied = ", ".join(f"{branch}({name})" for branch, name in zip(branch_names, inputs))
     edits = [Edit(*ctx.span(small), (newline + indent).join(input_lines))]
     for position, (line, argument) in enumerate(adds):
         if position == 0:
-            text = f"{output} = {function}([{applied}]{extra})"
+            text = f"{output} = {function_name}([{applied}]{extra})"
         else:
             text = f"{output} = {ctx.code_for(argument)}({output})"
         if position == len(adds) - 1:
-            text += f"{newline}{indent}{variable} = Model(inputs=[{', '.join(inputs)}], outputs={output})"
+            text += f"{newline}{indent}{variable} = {model_name}(inputs=[{', '.join(inputs)}], outputs={output})"
         edits.append(Edit(*ctx.span(_single(line)), text))
-    requires = [Requirement("keras.layers", "Input"), Requirement("keras.layers", function), Requirement("keras.models", "Model")]
+    requires = [requirement for spelling in spelled.values() for requirement in spelling.requires]
+    writes = [spelling.written for spelling in spelled.values()]
     releases = [name for name in (_bare(merge_call.func), _bare(small.value.func)) if name]
-    return make_fix("unsafe", "Rewrite as a Functional model", edits, requires, releases)
+    return make_fix("unsafe", "Rewrite as a Functional model", edits, requires, releases, writes)
 
 
 def _bare(func) -> str | None:
@@ -213,6 +226,4 @@ def _tuple(shape: tuple) -> str:
 def _indent(ctx, statement) -> str:
     start, _ = ctx.span(statement)
     line_start = max(ctx.text.rfind("\n", 0, start), ctx.text.rfind("\r", 0, start)) + 1
-    from kerasfix.engine import page_free
-
     return page_free(ctx.text[line_start:start])

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from kerasfix import api, catalogue
+from kerasfix import api, ruledata
 from kerasfix.checks.validity import removed_modules
 from kerasfix.findings import Edit
 from kerasfix.names import canonical, dotted, normalise_root
@@ -24,7 +24,7 @@ _ROOT_SPELLING = {"tensorflow.python.keras": "tensorflow.keras"}
 @functools.lru_cache(maxsize=1)
 def legacy_modules() -> dict[str, str]:
     """Legacy module -> Keras 3 module, longest first (so `keras.engine.topology` wins over `keras.engine`)."""
-    table = catalogue.load("names").get("modules", {})
+    table = ruledata.load("names").get("modules", {})
     return dict(sorted(table.items(), key=lambda item: -len(item[0])))
 
 

@@ -11,11 +11,15 @@ import libcst as cst
 
 from kerasfix import api
 from kerasfix.checks.callargs import NOT_LITERAL, keyword_arg, literal
-from kerasfix.checks.callee import new_callee, realigned
-from kerasfix.checks.transforms import transform
-from kerasfix.findings import Requirement
+from kerasfix.checks.callee import new_callee, realigned, retarget, unspellable
+from kerasfix.checks.rewrite import code, comma, drop, equal, find, head, new_slot, short, slot_value, value_key
+from kerasfix.spelling import spell
+from kerasfix.checks.transform_registry import TransformRegistry
 from kerasfix.names import canonical
 from kerasfix.rule import make_fix, replace_node
+
+# This module's transforms, by name; kerasfix/checks/transforms.py merges them into TRANSFORMS.
+transform = TransformRegistry()
 
 # Calls whose result is a Keras model: evidence that `x.predict_proba()` is Keras's method.
 MODEL_FACTORIES = frozenset(
@@ -38,10 +42,7 @@ SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 
 
 def _cached(ctx, key: str, compute: Callable[[], Any]) -> Any:
-    store = ctx.__dict__.setdefault("_training_transforms", {})
-    if key not in store:
-        store[key] = compute()
-    return store[key]
+    return ctx.cached(f"training transforms: {key}", compute)
 
 
 def _scope(ctx, node: cst.CSTNode) -> cst.CSTNode | None:
@@ -168,14 +169,6 @@ def _method_call(rewrite) -> cst.Attribute | None:
     return func
 
 
-def _code(rewrite, node: cst.CSTNode) -> str:
-    return rewrite.ctx.code_for(node)
-
-
-def _head(entry) -> str:
-    return entry.message or entry.spec.summary
-
-
 def _parenthesized(expression: cst.BaseExpression) -> cst.BaseExpression:
     """The expression, in parentheses unless it binds tighter than `//`."""
     atoms = (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.Integer, cst.Float, cst.SimpleString)
@@ -197,22 +190,6 @@ def _same_literal(value: Any, expected: Any) -> bool:
     return value is not NOT_LITERAL and type(value) is type(expected) and value == expected
 
 
-def _drop(name: str):
-    def apply(plan) -> None:
-        for slot in plan.slots:
-            if slot.name == name and not slot.dropped:
-                slot.dropped = True
-
-    return apply
-
-
-def _find(plan, *names: str):
-    for slot in plan.slots:
-        if slot.name in names and not slot.dropped:
-            return slot
-    return None
-
-
 def _realigned(ctx, original: cst.Call, call: cst.Call, prefix: str) -> cst.Call:
     """`call` with the continuation lines that were aligned after the original `(` moved to the new one.
 
@@ -221,6 +198,18 @@ def _realigned(ctx, original: cst.Call, call: cst.Call, prefix: str) -> cst.Call
     start, _ = ctx.span(original)
     shift = ctx.column(start) + len(prefix) - ctx.column(ctx.span(original.func)[1])
     return realigned(ctx, original, call, shift)
+
+
+def _method_renamed(rewrite, method: str):
+    """The action that makes the method call call `method`, keeping aligned continuation lines aligned."""
+
+    def apply(plan) -> None:
+        if isinstance(plan.func, cst.Attribute):
+            plan.func = plan.func.with_changes(attr=cst.Name(method))
+            prefix = rewrite.ctx.code_for(plan.func)
+            plan.replace_call = lambda call: _realigned(rewrite.ctx, rewrite.node, call, prefix)
+
+    return apply
 
 
 # --- training methods (KF351-KF356) -------------------------------------------------------------------
@@ -247,11 +236,10 @@ def generator_method(entry, rewrite) -> None:
         )
         return
 
+    renamed = _method_renamed(rewrite, new)
+
     def apply(plan) -> None:
-        if isinstance(plan.func, cst.Attribute):
-            plan.func = plan.func.with_changes(attr=cst.Name(new))
-            prefix = rewrite.ctx.code_for(plan.func)
-            plan.replace_call = lambda call: _realigned(rewrite.ctx, rewrite.node, call, prefix)
+        renamed(plan)
         seen = 0
         for slot in plan.slots:
             if not slot.positional:
@@ -314,7 +302,7 @@ def sample_counts(entry, rewrite) -> None:
         slot = rewrite.slot(old)
         if slot is None:
             continue
-        shown = _code(rewrite, slot.arg.value)
+        shown = code(rewrite, slot.arg.value)
         if rewrite.slot(new) is not None:
             rewrite.add(entry.code, "none", f"both `{old}` and `{new}` are given; keep `{new}`")
             continue
@@ -326,7 +314,7 @@ def sample_counts(entry, rewrite) -> None:
                     entry.code,
                     "safe",
                     f"remove `{old}={shown}` (Keras 1 ignored it when `validation_data` is {reason})",
-                    _drop(old),
+                    drop(old),
                 )
                 continue
             generator = data.arg.value
@@ -345,17 +333,17 @@ def sample_counts(entry, rewrite) -> None:
         rewrite.add(
             entry.code,
             entry.fix,
-            f"`{old}={shown}` -> `{new}={shown} // {_code(rewrite, size)}` (samples divided by the generator's batch size)",
+            f"`{old}={shown}` -> `{new}={shown} // {code(rewrite, size)}` (samples divided by the generator's batch size)",
             _divide(old, new, size),
         )
 
 
 def _divide(old: str, new: str, size: cst.BaseExpression):
     def apply(plan) -> None:
-        slot = _find(plan, old)
+        slot = find(plan, old)
         if slot is None:
             return
-        count = slot.value if slot.value is not None else slot.arg.value
+        count = slot_value(slot)
         slot.name = new
         slot.value = cst.BinaryOperation(
             left=_parenthesized(count), operator=cst.FloorDivide(), right=_parenthesized(size)
@@ -375,9 +363,9 @@ def worker_arguments(entry, rewrite) -> None:
     for slot in rewrite.slots:
         if slot.positional or slot.name not in defaults:
             continue
-        shown = _code(rewrite, slot.arg.value)
+        shown = code(rewrite, slot.arg.value)
         if _same_literal(literal(slot.arg.value), defaults[slot.name]):
-            rewrite.add(entry.code, "safe", f"remove `{slot.name}={shown}` (the default)", _drop(slot.name))
+            rewrite.add(entry.code, "safe", f"remove `{slot.name}={shown}` (the default)", drop(slot.name))
             continue
         name = keras2.get(slot.name, slot.name)
         rewrite.add(
@@ -401,7 +389,7 @@ def predict_classes(entry, rewrite) -> None:
     func = _method_call(rewrite)
     if func is None:
         return
-    receiver = _code(rewrite, func.value)
+    receiver = code(rewrite, func.value)
     units = _output_units(rewrite.ctx, func.value, entry.options["width_preserving"])
     if units == 1:
         # Keras 2 thresholded a single output unit at 0.5
@@ -508,7 +496,7 @@ def _argmax(numpy: str, call: cst.Call) -> cst.Call:
     return template.with_changes(args=[first, *template.args[1:]])
 
 
-def _builds_model(ctx, value: cst.BaseExpression | None) -> bool:
+def _value_is_model(ctx, value: cst.BaseExpression | None) -> bool:
     """Whether an assigned value is a Keras model: a model factory, or a function of this file building one."""
     if not isinstance(value, cst.Call):
         return False
@@ -540,18 +528,11 @@ def keras_model_method(entry, rewrite) -> None:
     func = _method_call(rewrite)
     if func is None:
         return
-    bound = _bindings(rewrite.ctx).get(_code(rewrite, func.value), [])
-    if not any(_builds_model(rewrite.ctx, value) for value, _ in bound):
+    bound = _bindings(rewrite.ctx).get(code(rewrite, func.value), [])
+    if not any(_value_is_model(rewrite.ctx, value) for value, _ in bound):
         return
     new = entry.options["replacement"]
-
-    def apply(plan) -> None:
-        if isinstance(plan.func, cst.Attribute):
-            plan.func = plan.func.with_changes(attr=cst.Name(new))
-            prefix = rewrite.ctx.code_for(plan.func)
-            plan.replace_call = lambda call: _realigned(rewrite.ctx, rewrite.node, call, prefix)
-
-    rewrite.add(entry.code, entry.fix, f"`.{func.attr.value}()` -> `.{new}()`", apply)
+    rewrite.add(entry.code, entry.fix, f"`.{func.attr.value}()` -> `.{new}()`", _method_renamed(rewrite, new))
 
 
 @transform("layer-output-attribute")
@@ -585,8 +566,8 @@ def _optimizer_class(rewrite, table: dict) -> str | None:
     """The class an optimizer call makes, as a key of `table` (`keras.optimizers.sgd` -> `SGD`)."""
     if rewrite.target is None:
         return None
-    short = rewrite.target.rsplit(".", 1)[-1]
-    return next((name for name in table if name.lower() == short.lower()), None)
+    called = short(rewrite.target)
+    return next((name for name in table if name.lower() == called.lower()), None)
 
 
 def _keras3_parameters(cls: str) -> list[dict]:
@@ -616,7 +597,7 @@ def optimizer_positionals(entry, rewrite) -> None:
         new_kind = "flag" if isinstance(keras3[index].get("default"), bool) else "number"
         kind = _kind(literal(slot.arg.value))
         if kind is None or old_kind == new_kind:
-            ambiguous.append((index, _code(rewrite, slot.arg.value), keras2[index], keras3[index]["name"]))
+            ambiguous.append((index, code(rewrite, slot.arg.value), keras2[index], keras3[index]["name"]))
         elif kind == old_kind:
             old_era = True
         else:
@@ -651,10 +632,10 @@ def optimizer_decay(entry, rewrite) -> None:
     slot = rewrite.slot("decay")
     if cls is None or slot is None:
         return
-    shown = _code(rewrite, slot.arg.value)
+    shown = code(rewrite, slot.arg.value)
     value = literal(slot.arg.value)
     if _kind(value) == "number" and value == 0:
-        rewrite.add(entry.code, "safe", f"remove `decay={shown}` (no decay)", _drop("decay"))
+        rewrite.add(entry.code, "safe", f"remove `decay={shown}` (no decay)", drop("decay"))
         return
     rate = rewrite.slot("learning_rate") or rewrite.slot("lr")
     if rate is None and cls in entry.options["changed"]:
@@ -665,30 +646,33 @@ def optimizer_decay(entry, rewrite) -> None:
             f"multi-backend Keras 2 but is 0.001 in tf.keras 2 and Keras 3",
         )
         return
-    initial = _code(rewrite, rate.arg.value) if rate is not None else repr(defaults[cls])
-    rewrite.add(
-        entry.code,
-        entry.fix,
+    initial = code(rewrite, rate.arg.value) if rate is not None else repr(defaults[cls])
+    schedule = spell(rewrite.ctx, "keras.optimizers.schedules.InverseTimeDecay", rewrite.node)
+    detail = (
         f"`decay={shown}` -> `learning_rate=InverseTimeDecay({initial}, decay_steps=1, decay_rate={shown})`, "
-        f"Keras 2's `lr / (1 + decay * iterations)`",
-        _schedule(repr(defaults[cls])),
-        (Requirement("keras.optimizers.schedules", "InverseTimeDecay"),),
+        f"Keras 2's `lr / (1 + decay * iterations)`"
     )
+    if schedule is None:
+        rewrite.add(entry.code, "none", f"{detail}; {unspellable('keras.optimizers.schedules.InverseTimeDecay')}")
+        return
+    rewrite.add(entry.code, entry.fix, detail, _schedule(repr(defaults[cls]), schedule))
 
 
-def _schedule(default: str):
+def _schedule(default: str, spelled):
     def apply(plan) -> None:
-        decay = _find(plan, "decay")
+        decay = find(plan, "decay")
         if decay is None:
             return
-        rate = _find(plan, "learning_rate", "lr")
+        plan.requires.extend(spelled.requires)
+        plan.writes.append(spelled.written)
+        rate = find(plan, "learning_rate", "lr")
         initial = (rate.value or rate.arg.value) if rate is not None else cst.parse_expression(default)
         schedule = cst.Call(
-            func=cst.Name("InverseTimeDecay"),
+            func=spelled.expression,
             args=[
-                cst.Arg(initial, comma=_comma()),
-                cst.Arg(cst.Integer("1"), keyword=cst.Name("decay_steps"), equal=_equal(), comma=_comma()),
-                cst.Arg(decay.value or decay.arg.value, keyword=cst.Name("decay_rate"), equal=_equal()),
+                cst.Arg(initial, comma=comma()),
+                cst.Arg(cst.Integer("1"), keyword=cst.Name("decay_steps"), equal=equal(), comma=comma()),
+                cst.Arg(decay.value or decay.arg.value, keyword=cst.Name("decay_rate"), equal=equal()),
             ],
         )
         if rate is not None:
@@ -700,30 +684,23 @@ def _schedule(default: str):
     return apply
 
 
-def _comma() -> cst.Comma:
-    return cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-
-
-def _equal() -> cst.AssignEqual:
-    return cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
-
-
 @transform("optimizer-alias")
 def optimizer_alias(entry, rewrite) -> None:
     """`optimizers.adam(...)` -> `optimizers.Adam(...)`."""
     aliases = entry.options["aliases"]
-    short = (rewrite.target or "").rsplit(".", 1)[-1]
-    if short not in aliases:
+    alias = short(rewrite.target)
+    if alias not in aliases:
         return
-    cls = aliases[short]
+    cls = aliases[alias]
+    callee = new_callee(rewrite.ctx, rewrite.node.func, "keras.optimizers", cls)
+    if callee is None:
+        rewrite.add(entry.code, "none", f"use `{cls}`; {unspellable('keras.optimizers.' + cls)}")
+        return
+    prefix = rewrite.ctx.code_for(callee.expression)
+    retargeted = retarget(callee, f"keras.optimizers.{cls}")
 
     def apply(plan) -> None:
-        func, requires, releases = new_callee(rewrite.ctx, plan.func, "keras.optimizers", cls)
-        plan.func = func
-        plan.requires.extend(requires)
-        plan.releases.extend(releases)
-        plan.target = f"keras.optimizers.{cls}"
-        prefix = rewrite.ctx.code_for(func)
+        retargeted(plan)
         plan.replace_call = lambda call: _realigned(rewrite.ctx, rewrite.node, call, prefix)
 
     rewrite.add(entry.code, entry.fix, f"use `{cls}`", apply)
@@ -741,16 +718,9 @@ def optimizer_default_lr(entry, rewrite) -> None:
     default = repr(defaults[cls])
 
     def apply(plan) -> None:
-        plan.slots.insert(0, _slot_like(plan.slots, "learning_rate", default))
+        plan.slots.insert(0, new_slot("learning_rate", default))
 
     rewrite.add(entry.code, entry.fix, f"add `learning_rate={default}`, the Keras 1/2 default", apply)
-
-
-def _slot_like(slots: list, name: str, code: str):
-    """A new keyword slot, of the same class as the call's slots."""
-    from kerasfix.checks.catalogue import Slot
-
-    return Slot(name, cst.Arg(value=cst.parse_expression(code), keyword=cst.Name(name), equal=_equal()), positional=False)
 
 
 # --- backend (KF370-KF375) ----------------------------------------------------------------------------
@@ -762,29 +732,26 @@ def image_dim_ordering(entry, rewrite) -> None:
     module, name = entry.options["replacement"].rsplit(".", 1)
     values = entry.options["values"]
     comparison = _compared_string(rewrite.ctx, rewrite.node, values)
+    callee = new_callee(rewrite.ctx, rewrite.node.func, module, name)
+    if callee is None:
+        rewrite.add(entry.code, "none", f"use `{name}()`; {unspellable(entry.options['replacement'])}")
+        return
     if comparison is not None:
         # The fix spans the whole comparison, beyond the call the catalogue rewrites: reported here.
         parent, other = comparison
-        func, requires, releases = new_callee(rewrite.ctx, rewrite.node.func, module, name)
-        new_call = rewrite.node.with_changes(func=func)
+        new_call = rewrite.node.with_changes(func=callee.expression)
         new = _replace_in_comparison(parent, rewrite.node, new_call, other, _converted_strings(other, values))
-        detail = f"`{_code(rewrite, parent)}` -> `{rewrite.ctx.module.code_for_node(new)}`"
-        fix = make_fix("safe", detail[:1].upper() + detail[1:], [replace_node(rewrite.ctx, parent, new)], requires, releases)
-        rewrite.checker.report(rewrite.node, entry.code, f"{_head(entry)}: {detail}", fix)
+        detail = f"`{code(rewrite, parent)}` -> `{rewrite.ctx.module.code_for_node(new)}`"
+        edits = [replace_node(rewrite.ctx, parent, new)]
+        fix = make_fix("safe", detail[:1].upper() + detail[1:], edits, callee.requires, callee.releases, callee.writes)
+        rewrite.checker.report(rewrite.node, entry.code, f"{head(entry)}: {detail}", fix)
         return
-
-    def apply(plan) -> None:
-        func, requires, releases = new_callee(rewrite.ctx, plan.func, module, name)
-        plan.func = func
-        plan.requires.extend(requires)
-        plan.releases.extend(releases)
-        plan.target = entry.options["replacement"]
 
     rewrite.add(
         entry.code,
         "unsafe",
         f"use `{name}()`; code reading its value must expect 'channels_first'/'channels_last' instead of 'th'/'tf'",
-        apply,
+        retarget(callee, entry.options["replacement"]),
     )
 
 
@@ -840,25 +807,14 @@ def retarget_when_converted(entry, rewrite) -> None:
     """Calls the new function only when the entry's `values` convert the argument (else the rename reports)."""
     argument = entry.options["argument"]
     slot = rewrite.slot(argument)
-    if slot is None or _value_key(literal(slot.arg.value)) not in entry.values.get(argument, {}):
+    if slot is None or value_key(literal(slot.arg.value)) not in entry.values.get(argument, {}):
         return
     module, name = entry.options["replacement"].rsplit(".", 1)
-
-    def apply(plan) -> None:
-        func, requires, releases = new_callee(rewrite.ctx, plan.func, module, name)
-        plan.func = func
-        plan.requires.extend(requires)
-        plan.releases.extend(releases)
-        plan.target = entry.options["replacement"]
-
-    rewrite.add(entry.code, entry.fix, f"use `{name}`", apply)
-
-
-def _value_key(value: Any) -> str | None:
-    """How `values` tables key an old value (strings as themselves, other literals by repr)."""
-    if value is NOT_LITERAL:
-        return None
-    return value if isinstance(value, str) else repr(value)
+    callee = new_callee(rewrite.ctx, rewrite.node.func, module, name)
+    if callee is None:
+        rewrite.add(entry.code, "none", f"use `{name}`; {unspellable(entry.options['replacement'])}")
+        return
+    rewrite.add(entry.code, entry.fix, f"use `{name}`", retarget(callee, entry.options["replacement"]))
 
 
 @transform("backend-guidance")
@@ -866,4 +822,4 @@ def backend_guidance(entry, rewrite) -> None:
     """Reports a removed backend function with what replaces it."""
     guidance = entry.options["guidance"].get(rewrite.target)
     if guidance is not None:
-        rewrite.add(entry.code, "none", f"`{rewrite.target.rsplit('.', 1)[-1]}`: {guidance}")
+        rewrite.add(entry.code, "none", f"`{short(rewrite.target)}`: {guidance}")

@@ -1,41 +1,30 @@
 """Catalogue changes that data alone cannot express, named by an entry's `transform` key.
 
 A transform is `transform(entry, rewrite)`: it inspects the call (`rewrite.node`, `rewrite.slot(...)`)
-and adds changes with `rewrite.add(code, safety, detail, apply, requires)`, where `apply(plan)`
-edits the planned call (see `kerasfix.checks.catalogue.Plan`).
+and adds changes with `rewrite.add(code, safety, detail, apply)`, where `apply(plan)`
+edits the planned call (see `kerasfix.checks.rewrite.Plan`, with the standard actions and helpers).
+
+Each transform module registers its transforms in a registry of its own (`transform =
+TransformRegistry()`, then `@transform("name")`), and this module merges the registries it imports:
+a new transform module is imported and listed here, and tests/test_transforms_registry.py fails
+until it is.
 """
 
 from __future__ import annotations
 
 from typing import Callable
 
-TRANSFORMS: dict[str, Callable] = {}
+from kerasfix.checks import backend_transforms, layer_transforms, training_transforms, validity
 
 
-def transform(name: str):
-    """Register a function as the transform called `name`."""
-
-    def register(function: Callable) -> Callable:
-        TRANSFORMS[name] = function
-        return function
-
-    return register
-
-
-MODULES = ("kerasfix.checks.layer_transforms", "kerasfix.checks.training_transforms", "kerasfix.checks.validity")
+def _merged(*registries: dict[str, Callable]) -> dict[str, Callable]:
+    merged: dict[str, Callable] = {}
+    for registry in registries:
+        twice = sorted(merged.keys() & registry.keys())
+        if twice:
+            raise ValueError(f"transforms registered by two modules: {', '.join(twice)}")
+        merged.update(registry)
+    return merged
 
 
-def _load() -> None:
-    # Transforms live beside the rules they serve; importing the modules registers them. Each is
-    # imported on its own, so that one missing module does not keep the others' transforms out.
-    import importlib
-
-    for module in MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as error:
-            if error.name != module:
-                raise  # a real import error inside the module must not pass silently
-
-
-_load()
+TRANSFORMS: dict[str, Callable] = _merged(backend_transforms.transform, layer_transforms.transform, training_transforms.transform, validity.transform)

@@ -11,11 +11,16 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from kerasfix import api, catalogue
+from kerasfix import api, ruledata
 from kerasfix.checks.callargs import NOT_LITERAL, keyword_arg, literal
-from kerasfix.checks.transforms import transform
+from kerasfix.checks.entries import entries
+from kerasfix.checks.rewrite import code, drop, new_slot, set_value, short
+from kerasfix.checks.transform_registry import TransformRegistry
 from kerasfix.names import canonical, dotted, normalise_root
 from kerasfix.rule import Checker, Example, RuleSpec
+
+# This module's transforms, by name; kerasfix/checks/transforms.py merges them into TRANSFORMS.
+transform = TransformRegistry()
 
 # --- what the snapshot and the rules know -------------------------------------------------------------
 
@@ -23,13 +28,13 @@ from kerasfix.rule import Checker, Example, RuleSpec
 @functools.lru_cache(maxsize=1)
 def _legacy_modules() -> frozenset[str]:
     """Module paths of Keras 1/2 that rules/names.toml maps to Keras 3 modules (KF303 reports them)."""
-    return frozenset(catalogue.load("names").get("modules", {}))
+    return frozenset(ruledata.load("names").get("modules", {}))
 
 
 @functools.lru_cache(maxsize=1)
 def removed_modules() -> dict[str, str]:
     """Modules with no Keras 3 successor module, and what to use instead (KF303 reports them)."""
-    return dict(catalogue.load("keras3").get("removed_modules", {}))
+    return dict(ruledata.load("keras3").get("removed_modules", {}))
 
 
 def _inside(name: str, modules) -> bool:
@@ -148,7 +153,7 @@ KF301 = RuleSpec(
         Example("from keras import layers\nx = layers.Conv2D2D(32, 3)(inputs)\n"),
         Example("import tensorflow as tf\npool = tf.keras.layers.MaxPooling(2)\n"),
         Example("from keras.layers import Dense, Dropuot\n"),
-        Example("from keras import backend as K\ntotal = K.sum(x, axis=1)\n"),
+        Example("from keras import backend as K\nprint(K.flaotx())\n"),
         Example(
             "import keras\nfrom keras import layers\nx = layers.Conv2D(32, 3)(inputs)\n"
             "y = keras.ops.sum(x)\nprint(keras.__version__)\n",
@@ -167,7 +172,7 @@ KF301 = RuleSpec(
 
 @functools.lru_cache(maxsize=1)
 def _validity_data() -> dict:
-    return dict(catalogue.load("keras3").get("validity", {}))
+    return dict(ruledata.load("keras3").get("validity", {}))
 
 
 @functools.lru_cache(maxsize=1)
@@ -193,10 +198,6 @@ class Signature:
     keywords: frozenset[str] | None  # None: any keyword may be accepted
     var_positional: bool
     swallows: bool  # unknown keywords are ignored silently instead of raising
-
-
-def _short(name: str) -> str:
-    return name.rsplit(".", 1)[-1]
 
 
 def _layer_class_of(function: str) -> dict | None:
@@ -259,8 +260,6 @@ def _strings(value) -> set[str]:
 @functools.lru_cache(maxsize=1)
 def catalogue_keywords() -> dict[str, frozenset[str]]:
     """Per symbol, the argument names some catalogue entry handles (KF302 leaves them to it)."""
-    from kerasfix.checks.catalogue import entries
-
     handled: dict[str, set[str]] = {}
     for entry in entries():
         names = set(entry.renames) | set(entry.values) | set(entry.remove) | set(entry.report) | set(entry.positional)
@@ -276,8 +275,6 @@ def catalogue_keywords() -> dict[str, frozenset[str]]:
 @functools.lru_cache(maxsize=1)
 def _positional_rules() -> frozenset[str]:
     """Symbols whose positional arguments a catalogue entry reads with an older signature."""
-    from kerasfix.checks.catalogue import entries
-
     return frozenset(symbol for entry in entries() if entry.positional or entry.transform for symbol in entry.symbols)
 
 
@@ -502,13 +499,13 @@ class ValidityChecker(Checker):
             if sig.keywords is None or keyword in sig.keywords:
                 continue
             if layer and keyword in LAYER_KEYWORDS:
-                self.report(arg, "KF383", f"`{_short(symbol)}()` does not take `{keyword}` in Keras 3: {LAYER_KEYWORDS[keyword]}")
+                self.report(arg, "KF383", f"`{short(symbol)}()` does not take `{keyword}` in Keras 3: {LAYER_KEYWORDS[keyword]}")
                 continue
             self.report(arg, "KF302", self._keyword_message(sig, keyword))
 
     def _positional(self, node: cst.Call, sig: Signature) -> None:
         positional = [arg for arg in node.args if arg.keyword is None and not arg.star]
-        name = _short(sig.symbol)
+        name = short(sig.symbol)
         if not sig.var_positional and len(positional) > len(sig.positional):
             extra = positional[len(sig.positional)]
             allowed = len(sig.positional)
@@ -526,7 +523,7 @@ class ValidityChecker(Checker):
 
     @staticmethod
     def _keyword_message(sig: Signature, keyword: str) -> str:
-        name = _short(sig.symbol)
+        name = short(sig.symbol)
         close = close_matches(keyword, sig.keywords or ())
         if sig.swallows:
             text = f"`{name}()` has no argument `{keyword}`: Keras 3 silently ignores it"
@@ -592,10 +589,6 @@ def _path_position(entry, rewrite) -> int:
     return positions["function"] if rewrite.target is not None else positions["method"]
 
 
-def _shown(rewrite, node: cst.CSTNode) -> str:
-    return rewrite.ctx.code_for(node)
-
-
 @transform("pool-size-required")
 def pool_size_required(entry, rewrite) -> None:
     """`AveragePooling2D()` -> `AveragePooling2D(pool_size=(2, 2))`."""
@@ -605,12 +598,10 @@ def pool_size_required(entry, rewrite) -> None:
         return  # the first positional argument is the pool size
     if {slot.name for slot in rewrite.slots} & {"pool_size", "pool_length"}:
         return  # `pool_length` is the Keras 1 name, which another rule renames
-    default = entry.options["defaults"][_short(rewrite.target)]
+    default = entry.options["defaults"][short(rewrite.target)]
 
     def apply(plan) -> None:
-        from kerasfix.checks.catalogue import Slot
-
-        plan.slots.insert(0, Slot("pool_size", keyword_arg("pool_size", default), positional=False))
+        plan.slots.insert(0, new_slot("pool_size", default))
 
     rewrite.add(entry.code, entry.fix, f"add `pool_size={default}`, the Keras 2 default", apply)
 
@@ -634,7 +625,7 @@ def save_format(entry, rewrite) -> None:
     path = _path_slot(rewrite, _path_position(entry, rewrite))
     suffix = path_suffix(path.arg.value) if path is not None else None
     value = literal(slot.arg.value)
-    shown = _shown(rewrite, slot.arg.value)
+    shown = code(rewrite, slot.arg.value)
     if suffix is None:
         rewrite.add(
             entry.code,
@@ -652,11 +643,7 @@ def save_format(entry, rewrite) -> None:
         )
         return
 
-    def apply(plan) -> None:
-        for candidate in plan.slots:
-            if candidate.name == "save_format":
-                candidate.dropped = True
-
+    apply = drop("save_format")
     if _format_matches(value, suffix, extensions):
         rewrite.add(entry.code, entry.fix, f"remove `save_format={shown}` (Keras 3 reads the format from the extension)", apply)
     else:
@@ -718,12 +705,13 @@ def _makes_model(ctx, value: cst.BaseExpression, evidence: _ModelEvidence) -> bo
         if value.func.value in evidence.model_classes:
             return True
         for function in evidence.functions.get(value.func.value, []):
-            if _builds_model(ctx, function):
+            if _function_builds_model(ctx, function):
                 return True
     return False
 
 
-def _builds_model(ctx, function: cst.FunctionDef) -> bool:
+def _function_builds_model(ctx, function: cst.FunctionDef) -> bool:
+    """Whether a function of the file calls `keras.Sequential` or `keras.Model` (builds a model)."""
     found = False
 
     class Visitor(cst.CSTVisitor):
@@ -758,7 +746,7 @@ def save_path(entry, rewrite) -> None:
     rewrite.add(
         entry.code,
         "none",
-        f"Keras 3 raises ValueError for the path {_shown(rewrite, path.arg.value)}: save to a `.keras` file to "
+        f"Keras 3 raises ValueError for the path {code(rewrite, path.arg.value)}: save to a `.keras` file to "
         f"load it back with `keras.models.load_model`, or call `model.export(path)` for a TensorFlow SavedModel",
     )
 
@@ -774,7 +762,7 @@ def save_weights_path(entry, rewrite) -> None:
     rewrite.add(
         entry.code,
         "none",
-        f"Keras 3 raises ValueError for the path {_shown(rewrite, path.arg.value)}: the file name must end in `{wanted}`",
+        f"Keras 3 raises ValueError for the path {code(rewrite, path.arg.value)}: the file name must end in `{wanted}`",
     )
 
 
@@ -792,7 +780,7 @@ def checkpoint_path(entry, rewrite) -> None:
         position = options["save_weights_only_position"]
         weights_only = positional[position] if len(positional) > position else None
     flag = False if weights_only is None else literal(weights_only.arg.value)
-    shown = _shown(rewrite, path.arg.value)
+    shown = code(rewrite, path.arg.value)
     if flag is True and not suffix.endswith(options["weights_suffix"]):
         rewrite.add(entry.code, "none", f"with `save_weights_only=True` the path must end in `{options['weights_suffix']}`, not {shown}")
     elif flag is False and not suffix.endswith(tuple(options["model_extensions"])):
@@ -822,25 +810,19 @@ def loss_per_output(entry, rewrite) -> None:
     loss, weights = rewrite.slot("loss"), rewrite.slot("loss_weights")
     if loss is None or weights is None or not _single_loss(rewrite.ctx, loss.arg.value):
         return
-    code = _shown(rewrite, loss.arg.value)
+    shown = code(rewrite, loss.arg.value)
     value = weights.arg.value
     if isinstance(value, (cst.List, cst.Tuple)) and all(isinstance(e, cst.Element) for e in value.elements):
         if len(value.elements) < 2:
             return
-        new = "[" + ", ".join([code] * len(value.elements)) + "]"
+        new = "[" + ", ".join([shown] * len(value.elements)) + "]"
     elif isinstance(value, cst.Dict) and all(isinstance(e, cst.DictElement) for e in value.elements):
         if len(value.elements) < 2:
             return
-        new = "{" + ", ".join(f"{_shown(rewrite, e.key)}: {code}" for e in value.elements) + "}"
+        new = "{" + ", ".join(f"{code(rewrite, e.key)}: {shown}" for e in value.elements) + "}"
     else:
         return
-
-    def apply(plan) -> None:
-        for slot in plan.slots:
-            if slot.arg is loss.arg:
-                slot.value = cst.parse_expression(new)
-
-    rewrite.add(entry.code, entry.fix, f"`loss={code}` -> `loss={new}`", apply)
+    rewrite.add(entry.code, entry.fix, f"`loss={shown}` -> `loss={new}`", set_value(loss.arg, cst.parse_expression(new)))
 
 
 def _outputs(rewrite) -> int | list[str] | None:
@@ -851,7 +833,7 @@ def _outputs(rewrite) -> int | list[str] | None:
         if isinstance(value, (cst.List, cst.Tuple)) and len(value.elements) >= 2 and all(isinstance(e, cst.Element) for e in value.elements):
             return len(value.elements)
         if isinstance(value, cst.Dict) and len(value.elements) >= 2 and all(isinstance(e, cst.DictElement) for e in value.elements):
-            return [_shown(rewrite, e.key) for e in value.elements]
+            return [code(rewrite, e.key) for e in value.elements]
     return None
 
 
@@ -868,19 +850,18 @@ def metrics_per_output(entry, rewrite) -> None:
     if outputs is None:
         return
     count = outputs if isinstance(outputs, int) else len(outputs)
-    inner = "[" + ", ".join(_shown(rewrite, e.value) for e in value.elements) + "]"
+    inner = "[" + ", ".join(code(rewrite, e.value) for e in value.elements) + "]"
     if isinstance(outputs, int):
         new = "[" + ", ".join([inner] * outputs) + "]"
     else:
         new = "{" + ", ".join(f"{key}: {inner}" for key in outputs) + "}"
     safety = "unsafe" if len(value.elements) == count else "safe"
-
-    def apply(plan) -> None:
-        for candidate in plan.slots:
-            if candidate.arg is slot.arg:
-                candidate.value = cst.parse_expression(new)
-
-    rewrite.add(entry.code, safety, f"`metrics={_shown(rewrite, value)}` -> `metrics={new}` (every metric for every output)", apply)
+    rewrite.add(
+        entry.code,
+        safety,
+        f"`metrics={code(rewrite, value)}` -> `metrics={new}` (every metric for every output)",
+        set_value(slot.arg, cst.parse_expression(new)),
+    )
 
 
 @transform("positional-to-keyword")

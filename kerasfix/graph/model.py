@@ -67,7 +67,8 @@ class ModelGraph:
     variable: str = ""
     complete: bool = True  # False when part of its definition was not understood
     input_layer: LayerNode | None = None  # a Sequential's explicit keras.Input
-    issues: list[tuple[cst.CSTNode, str, str]] = field(default_factory=list)
+    # (node, the name of the rule it breaks, the facts its message names); kerasfix/checks/graph.py words them
+    issues: list[tuple[cst.CSTNode, str, dict]] = field(default_factory=list)
 
     def output_shape(self) -> L.Shape | list[L.Shape]:
         if self.kind == "Sequential":
@@ -101,7 +102,7 @@ class _Return(Exception):
         self.value = value
 
 
-def _snake(name: str) -> str:
+def snake_case(name: str) -> str:
     # Keras names layers after their class in snake case: Conv2D -> conv2d, MaxPooling2D -> max_pooling2d
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
@@ -118,7 +119,7 @@ class Interpreter:
         self.functions: dict[str, Function] = {}
         self.depth = 0
         self.created = 0
-        self.issues: list[tuple[cst.CSTNode, str, str]] = []  # (node, code, message)
+        self.issues: list[tuple[cst.CSTNode, str, dict]] = []  # (node, rule name, facts)
         self.tensors: list[Tensor] = []  # every tensor a layer call produced, in order
         # Keras's configured image data format: its default, as the layer shapes assume, until the
         # program sets another with `set_image_data_format`
@@ -502,7 +503,7 @@ class Interpreter:
             config["layer"] = (wrapped.type_name, wrapped.config)
         name = kwargs.get("name")
         explicit = isinstance(name, str)
-        base = _snake(L.keras_class_name(type_name))  # Keras names a layer after its class: `MaxPool2D()` is max_pooling2d
+        base = snake_case(L.keras_class_name(type_name))  # Keras names a layer after its class: `MaxPool2D()` is max_pooling2d
         layer = self.new_layer(type_name, config, name if explicit else self.unique_name(base), node, explicit)
         if input_shape is not None:
             layer.input_shape_arg = input_shape if not isinstance(input_shape, Unknown) else None
@@ -533,7 +534,7 @@ class Interpreter:
         inputs = args[0]
         tensors = inputs if isinstance(inputs, (list, tuple)) else [inputs]
         if any(isinstance(t, (LayerNode, ModelGraph)) for t in tensors):
-            self.issues.append((node, "KF206", f"`{layer.type_name}` is called on a layer object, not on a tensor; call the layer on its output (e.g. `{_snake(layer.type_name)}(x)` where `x` is a tensor)"))
+            self.issues.append((node, "layer-called-on-layer", {"type": layer.type_name}))
             return UNKNOWN_VALUE
         if not all(isinstance(t, Tensor) for t in tensors):
             return UNKNOWN_VALUE
@@ -544,7 +545,7 @@ class Interpreter:
         try:
             info = L.infer_layer(layer.type_name, layer.config, shapes)
         except L.ShapeError as error:
-            self.issues.append((node, _shape_code(error), f"{error}"))
+            self.issues.append((node, _shape_issue(error), {"detail": f"{error}"}))
             info = L.LayerInfo(None, None, None, None)
         except Exception:  # noqa: BLE001
             info = L.LayerInfo(None, None, None, None)
@@ -617,11 +618,11 @@ class Interpreter:
             self._add_merge_of_models(model, item)
             return
         if item.type_name in _MERGE_LAYERS:
-            model.issues.append((item.node, "KF202", f"`{item.type_name}` merges several inputs and cannot be a layer of a Sequential model; build a Functional model with `keras.Model(inputs, outputs)`"))
+            model.issues.append((item.node, "merge-layer-in-sequential", {"type": item.type_name}))
         if any(existing is item for existing in model.layers):
-            model.issues.append((node, "KF203", f"the same `{item.type_name}` instance `{item.name}` appears twice in this Sequential; its weights are shared. If that is intended, say so with a comment and `# noqa: KF203`; else create a second layer"))
+            model.issues.append((node, "shared-layer-in-sequential", {"type": item.type_name, "name": item.name}))
         if model.layers and item.input_shape_arg is not None:
-            model.issues.append((item.node, "KF204", "`input_shape`/`input_dim` on a layer that is not the first of a Sequential is ignored by Keras"))
+            model.issues.append((item.node, "input-shape-not-first", {}))
         previous = self._sequential_output(model)
         if not model.layers and model.input_layer is None and item.input_shape_arg is not None:
             self.unique_name("input_layer")  # Keras adds an InputLayer for the first layer's input_shape
@@ -636,7 +637,7 @@ class Interpreter:
             try:
                 item.info = L.infer_layer(item.type_name, item.config, [previous])
             except L.ShapeError as error:
-                model.issues.append((item.node, _shape_code(error), str(error)))
+                model.issues.append((item.node, _shape_issue(error), {"detail": str(error)}))
                 item.info = L.LayerInfo(None, None, None, None)
             except Exception:  # noqa: BLE001
                 item.info = L.LayerInfo(None, None, None, None)
@@ -704,7 +705,7 @@ class Interpreter:
         model.inputs, model.outputs = inputs_list, outputs_list
         not_inputs = [t for t in inputs_list if not t.is_input]
         if not_inputs:
-            model.issues.append((node, "KF205", "`Model(inputs=...)` is given a tensor that is not a `keras.Input`; the layers above it are dropped from the model. Pass the `keras.Input` tensors"))
+            model.issues.append((node, "model-inputs-not-input-tensors", {}))
         model.layers = _graph_layers(inputs_list, outputs_list, model)
         return model
 
@@ -720,9 +721,11 @@ _DATA_FORMAT_GETTERS = {"keras.backend.image_data_format", "keras.config.image_d
 _DATA_FORMAT_SETTERS = {"keras.backend.set_image_data_format", "keras.config.set_image_data_format"}
 
 
-def _shape_code(error: Exception) -> str:
+def _shape_issue(error: Exception) -> str:
+    """The rule a static shape error is an instance of (kerasfix/checks/graph.py words it)."""
     kind = getattr(error, "kind", "merge")
-    return {"merge": "KF401", "negative_dim": "KF402", "rank": "KF403"}.get(kind, "KF401")
+    names = {"merge": "incompatible-merge-shapes", "negative_dim": "window-larger-than-input", "rank": "wrong-input-rank"}
+    return names.get(kind, "incompatible-merge-shapes")
 
 
 def _infer(layer: LayerNode, shapes: list) -> L.LayerInfo:
@@ -843,7 +846,7 @@ def _graph_layers(inputs: list[Tensor], outputs: list[Tensor], model: ModelGraph
         stack.extend(tensor.inputs)
     missing = [t for t in inputs if id(t) not in tensors and t.layer is not None]
     if missing and model.complete:
-        model.issues.append((model.node, "KF208", "an input of this model does not reach any of its outputs (the graph is disconnected); check `inputs=`/`outputs=`"))
+        model.issues.append((model.node, "disconnected-model", {}))
     # depth: the longest path from a tensor to an output, as Keras counts it
     depth = {key: 0 for key in tensors}
     for _ in range(len(tensors) + 1):
@@ -1014,5 +1017,5 @@ def _dead_branches(models: list[ModelGraph], tensors: list[Tensor]) -> list:
             continue  # one finding per call
         if from_inputs(tensor):
             name = tensor.layer.name if tensor.layer else "this layer"
-            issues.append((tensor.node, "KF207", f"the output of `{name}` is computed but reaches no model output; use it or remove it"))
+            issues.append((tensor.node, "unused-branch", {"name": name}))
     return issues
