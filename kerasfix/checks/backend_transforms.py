@@ -178,3 +178,57 @@ def _atomic(node: cst.BaseExpression) -> bool:
     return isinstance(node, (cst.Call, cst.Subscript, cst.Integer, cst.Float, cst.SimpleString, cst.List, cst.Tuple, cst.Dict)) or bool(
         getattr(node, "lpar", None)
     )
+
+
+@transform("graph-mode-backend")
+def graph_mode_backend(entry, rewrite) -> None:
+    """A removed graph-mode backend function reported with what replaces it; `K.function(inputs,
+    outputs)` used as a feature extractor becomes `keras.Model(inputs, outputs)` (unsafe: calling the
+    model returns tensors where the function returned NumPy arrays, and runs in inference mode)."""
+    guidance = entry.options["guidance"].get(rewrite.target)
+    if rewrite.target == "keras.backend.function":
+        if _function_to_model(entry, rewrite):
+            return
+    if guidance is not None:
+        rewrite.add(entry.code, "none", f"`{short(rewrite.target)}`: {guidance}")
+
+
+def _function_to_model(entry, rewrite) -> bool:
+    """Adds the `keras.Model(inputs, outputs)` rewrite of `K.function(inputs, outputs)` when it applies."""
+    positional = [slot for slot in rewrite.slots if slot.positional]
+    for index, slot in enumerate(positional[:2]):
+        slot.name = ("inputs", "outputs")[index]
+    names = {slot.name for slot in rewrite.slots}
+    if len(positional) > 2 or names != {"inputs", "outputs"} or any(slot.arg.star for slot in rewrite.slots):
+        return False  # `updates`, a name or `**kwargs`: a training function, not a feature extractor
+    inputs = rewrite.slot("inputs").arg.value
+    learning_phase = any(
+        isinstance(node, cst.Call) and (rewrite.ctx.qualified(node.func) or "").endswith("learning_phase")
+        for node in _elements(inputs)
+    )
+    if learning_phase:
+        return False  # the learning phase input: KF374 says what to do
+    spelled = spell(rewrite.ctx, "keras.models.Model", rewrite.node)
+    if spelled is None:
+        return False
+
+    def apply(plan: Plan) -> None:
+        plan.func = spelled.expression
+        plan.requires.extend(spelled.requires)
+        plan.writes.append(spelled.written)
+        plan.target = "keras.Model"
+
+    rewrite.add(
+        entry.code,
+        "unsafe",
+        f"use `{spelled.text}(inputs, outputs)`: calling it returns tensors (use `.numpy()` or "
+        "`keras.ops.convert_to_numpy` where NumPy arrays are needed) and runs the layers in inference mode",
+        apply,
+    )
+    return True
+
+
+def _elements(node: cst.BaseExpression) -> list[cst.BaseExpression]:
+    if isinstance(node, (cst.List, cst.Tuple)):
+        return [element.value for element in node.elements]
+    return [node]

@@ -133,6 +133,30 @@ SPECS = (
             Example(IMPORTS + "model = keras.Sequential([keras.Input(shape=(28, 28, 1)), layers.Conv2D(8, 3)])\n", valid=True),
         ],
     ),
+    _spec(
+        "KF501", "tf-op-on-keras-tensor",
+        "A TensorFlow function is applied to a Keras tensor while a Functional model is built",
+        "Finds calls of `tf.*` functions (`tf.squeeze`, `tf.concat`, `tf.nn.relu`, ...) whose arguments are "
+        "Keras tensors of a model being built (`keras.Input` and the outputs of layers called on them), as the "
+        "model graph follows them through the file.",
+        "tf.keras 2 turned such calls into layers by itself; Keras 3 builds models from symbolic `KerasTensor`s "
+        "that TensorFlow functions cannot take: `ValueError: A KerasTensor cannot be used as input to a "
+        "TensorFlow function`. The `keras.ops` function of the same job works on them (and on every backend); "
+        "TensorFlow code that has no `keras.ops` equivalent belongs in the `call()` of a custom layer.",
+        [
+            Example(
+                "import tensorflow as tf\nfrom tensorflow import keras\n"
+                "inputs = keras.Input(shape=(10, 1))\nx = tf.squeeze(inputs, axis=-1)\n"
+                "model = keras.Model(inputs, keras.layers.Dense(1)(x))\n"
+            ),
+            Example(
+                "import tensorflow as tf\nfrom tensorflow import keras\n"
+                "inputs = keras.Input(shape=(10, 1))\nx = keras.ops.squeeze(inputs, axis=-1)\n"
+                "model = keras.Model(inputs, keras.layers.Dense(1)(x))\ndata = tf.squeeze(tf.ones((4, 10, 1)), axis=-1)\n",
+                valid=True,
+            ),
+        ],
+    ),
 )
 
 
@@ -162,6 +186,11 @@ MESSAGES = {
         "`inputs=`/`outputs=`"
     ),
     "unused-branch": lambda f: f"the output of `{f['name']}` is computed but reaches no model output; use it or remove it",
+    "tf-op-on-keras-tensor": lambda f: (
+        f"`{f['op']}` is applied to a Keras tensor while the model is built: Keras 3 raises \"A KerasTensor "
+        "cannot be used as input to a TensorFlow function\". Use the `keras.ops` function of the same "
+        "name, or put the TensorFlow code in the `call()` of a layer"
+    ),
     "incompatible-merge-shapes": lambda f: f["detail"],
     "window-larger-than-input": lambda f: f["detail"],
     "wrong-input-rank": lambda f: f["detail"],

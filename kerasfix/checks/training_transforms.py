@@ -817,9 +817,4 @@ def retarget_when_converted(entry, rewrite) -> None:
     rewrite.add(entry.code, entry.fix, f"use `{name}`", retarget(callee, entry.options["replacement"]))
 
 
-@transform("backend-guidance")
-def backend_guidance(entry, rewrite) -> None:
-    """Reports a removed backend function with what replaces it."""
-    guidance = entry.options["guidance"].get(rewrite.target)
-    if guidance is not None:
-        rewrite.add(entry.code, "none", f"`{short(rewrite.target)}`: {guidance}")
+

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 import libcst as cst
 
 from kerasfix import api, ruledata
-from kerasfix.checks.callargs import NOT_LITERAL, keyword_arg, literal
+from kerasfix.checks.callargs import NOT_LITERAL, keyword_arg, literal, with_args
 from kerasfix.checks.entries import entries
 from kerasfix.checks.rewrite import code, drop, new_slot, set_value, short
 from kerasfix.checks.transform_registry import TransformRegistry
+from kerasfix.findings import Edit
 from kerasfix.names import canonical, dotted, normalise_root
-from kerasfix.rule import Checker, Example, RuleSpec
+from kerasfix.rule import Checker, Example, RuleSpec, make_fix, replace_node
+from kerasfix.spelling import spell
 
 # This module's transforms, by name; kerasfix/checks/transforms.py merges them into TRANSFORMS.
 transform = TransformRegistry()
@@ -331,12 +333,15 @@ KF383 = RuleSpec(
     code="KF383",
     name="layer-construction-arguments-removed",
     summary="Keras 3 layers do not take `batch_input_shape`, `batch_size`, `weights` or `input_dtype`",
-    fix_safety="none",
+    fix_safety="sometimes",
     removed_in="3.0",
     what=(
         "Reports these keywords on Keras 3 layer classes that do not take them (all but a few: "
         "`Embedding` and `Bidirectional` still take `weights`, `InputLayer` takes `batch_input_shape` "
-        "and `batch_size`), with the Keras 3 way to say the same."
+        "and `batch_size`), with the Keras 3 way to say the same. On the first layer of a Sequential "
+        "model (`Sequential([layer, ...])`, or `model.add(layer)` right after `model = Sequential()`), "
+        "`batch_input_shape=s` is rewritten to a `keras.Input(batch_shape=s)` before the layer, which "
+        "is the input Keras 2 built from it."
     ),
     why=(
         "Keras 2's base `Layer` took them to create the model's input when the layer came first, or to "
@@ -347,8 +352,19 @@ KF383 = RuleSpec(
     examples=(
         Example(
             "from keras.layers import LSTM\nfrom keras.models import Sequential\n"
-            "model = Sequential()\nmodel.add(LSTM(32, batch_input_shape=(16, 10, 8), stateful=True))\n"
+            "model = Sequential()\nmodel.add(LSTM(32, batch_input_shape=(16, 10, 8), stateful=True))\n",
+            "from keras.layers import LSTM, Input\nfrom keras.models import Sequential\n"
+            "model = Sequential()\nmodel.add(Input(batch_shape=(16, 10, 8)))\nmodel.add(LSTM(32, stateful=True))\n",
+            target="keras",
         ),
+        Example(
+            "import keras\nmodel = keras.Sequential([\n    keras.layers.GRU(8, batch_input_shape=(4, 5, 3), stateful=True),\n"
+            "    keras.layers.Dense(1),\n])\n",
+            "import keras\nmodel = keras.Sequential([\n    keras.layers.Input(batch_shape=(4, 5, 3)), keras.layers.GRU(8, stateful=True),\n"
+            "    keras.layers.Dense(1),\n])\n",
+            target="keras",
+        ),
+
         Example("from keras.layers import Dense\nlayer = Dense(2, weights=[kernel, bias])\n"),
         Example(
             "import keras\nfrom keras.layers import Embedding, InputLayer\n"
@@ -359,6 +375,65 @@ KF383 = RuleSpec(
         ),
     ),
 )
+
+
+# --- KF327 --------------------------------------------------------------------------------------------
+
+# The sizes Keras 3 checks with `isinstance(value, int)`, by layer: a NumPy integer is refused.
+INTEGER_SIZES = {"keras.layers.Dense": ("units",), "keras.layers.Embedding": ("input_dim", "output_dim")}
+
+KF327 = RuleSpec(
+    code="KF327",
+    name="numpy-integer-layer-size",
+    summary="Keras 3 `Dense` and `Embedding` refuse a NumPy integer as a size (`Dense(np.max(y) + 1)`): pass `int(...)`",
+    fix_safety="safe",
+    removed_in="3.0",
+    what=(
+        "Wraps a size argument computed with a NumPy function (`units` of `Dense`; `input_dim` and "
+        "`output_dim` of `Embedding`), such as `np.max(y) + 1`, in `int(...)`. A size that is already "
+        "a Python int (`len(...)`, `x.shape[1]`, `int(...)`) is left alone, and so is a variable (its "
+        "value is not followed)."
+    ),
+    why=(
+        "Keras 2 converted sizes with `int()`; Keras 3 checks `isinstance(units, int)` and raises "
+        "`ValueError: Received an invalid value for units, expected a positive integer. Received: units=3` "
+        "for a NumPy integer, though it prints like a Python one. A class count or vocabulary size "
+        "computed from the data with NumPy is the common case."
+    ),
+    examples=(
+        Example(
+            "import numpy as np\nfrom keras.layers import Dense\nhead = Dense(np.max(y_train) + 1, activation='softmax')\n",
+            "import numpy as np\nfrom keras.layers import Dense\nhead = Dense(int(np.max(y_train) + 1), activation='softmax')\n",
+        ),
+        Example(
+            "import numpy\nfrom keras import layers\nembed = layers.Embedding(input_dim=numpy.amax(tokens) + 1, output_dim=64)\n",
+            "import numpy\nfrom keras import layers\nembed = layers.Embedding(input_dim=int(numpy.amax(tokens) + 1), output_dim=64)\n",
+        ),
+        Example(
+            "import numpy as np\nfrom keras.layers import Dense\nhead = Dense(len(np.unique(y_train)), activation='softmax')\n"
+            "out = Dense(int(np.max(y_train)) + 1)\n",
+            valid=True,
+        ),
+    ),
+)
+
+
+def _numpy_valued(ctx, node: cst.BaseExpression) -> bool:
+    """An integer expression whose value comes from a NumPy function (`np.max(y) + 1`): a call of the
+    NumPy module at its top or in an arithmetic operand; an `int(...)` or `len(...)` around it is Python."""
+    if isinstance(node, cst.BinaryOperation):
+        return _numpy_valued(ctx, node.left) or _numpy_valued(ctx, node.right)
+    if isinstance(node, cst.Call):
+        raw = ctx.imports.resolve(node.func) or ""
+        return raw == "numpy" or raw.startswith("numpy.")
+    return False
+
+
+def _builtin_free(ctx, name: str) -> bool:
+    """`name` means the builtin everywhere in the file: no import, assignment or parameter binds it."""
+    from kerasfix.spelling import file_scopes
+
+    return not (name in ctx.imports.bindings or name in ctx.imports.local_names or name in file_scopes(ctx).anywhere)
 
 
 # --- the checker --------------------------------------------------------------------------------------
@@ -379,7 +454,7 @@ def _catches_import_error(node: cst.Try) -> bool:
 
 
 class ValidityChecker(Checker):
-    specs = (KF301, KF302, KF383)
+    specs = (KF301, KF302, KF327, KF383)
     tokens = ("keras",)
 
     def __init__(self, ctx) -> None:
@@ -486,6 +561,8 @@ class ValidityChecker(Checker):
         sig = signature(symbol)
         if sig is None:
             return
+        if symbol in INTEGER_SIZES and self.ctx.enabled("KF327"):
+            self._integer_sizes(node, symbol)
         handled = catalogue_keywords().get(symbol, frozenset())
         layer = bool(api.snapshot()["symbols"].get(symbol, {}).get("layer"))
         if not any(arg.star == "*" for arg in node.args) and symbol not in _positional_rules():
@@ -499,9 +576,57 @@ class ValidityChecker(Checker):
             if sig.keywords is None or keyword in sig.keywords:
                 continue
             if layer and keyword in LAYER_KEYWORDS:
-                self.report(arg, "KF383", f"`{short(symbol)}()` does not take `{keyword}` in Keras 3: {LAYER_KEYWORDS[keyword]}")
+                fix = self._first_layer_input(node, arg) if keyword == "batch_input_shape" else None
+                self.report(arg, "KF383", f"`{short(symbol)}()` does not take `{keyword}` in Keras 3: {LAYER_KEYWORDS[keyword]}", fix)
                 continue
             self.report(arg, "KF302", self._keyword_message(sig, keyword))
+
+    def _integer_sizes(self, node: cst.Call, symbol: str) -> None:
+        names = INTEGER_SIZES[symbol]
+        positional = [arg for arg in node.args if arg.keyword is None and not arg.star]
+        for arg in node.args:
+            if arg.star:
+                continue
+            name = arg.keyword.value if arg.keyword is not None else None
+            if name is None:
+                index = positional.index(arg)
+                name = names[index] if index < len(names) else None
+            if name not in names or not _numpy_valued(self.ctx, arg.value):
+                continue
+            message = f"`{short(symbol)}({name}=...)` is a NumPy integer, which Keras 3 refuses: pass `int(...)`"
+            if not _builtin_free(self.ctx, "int"):
+                self.report(arg, "KF327", message + " (this file rebinds `int`: no automatic fix)")
+                continue
+            wrapped = cst.Call(func=cst.Name("int"), args=[cst.Arg(arg.value)])
+            self.report(arg, "KF327", message, make_fix("safe", f"Wrap `{name}` in `int(...)`", [replace_node(self.ctx, arg.value, wrapped)]))
+
+    def _first_layer_input(self, node: cst.Call, arg: cst.Arg):
+        """For the first layer of a Sequential model (`Sequential([LSTM(..., batch_input_shape=s), ...])`,
+        or `model.add(LSTM(...))` right after `model = Sequential()`): a `keras.Input(batch_shape=s)`
+        before it, which is what Keras 2 built from the argument. None elsewhere."""
+        ctx = self.ctx
+        if arg.star or len([a for a in node.args if a.keyword is not None and a.keyword.value in LAYER_KEYWORDS]) > 1:
+            return None
+        parent = ctx.parent(node)
+        layer = with_args(node, [a for a in node.args if a is not arg])
+        spelled = spell(ctx, "keras.layers.Input", node, func=node.func)
+        if spelled is None:
+            return None
+        shape = ctx.code_for(arg.value).strip()
+        new_input = f"{spelled.text}(batch_shape={shape})"
+        if isinstance(parent, cst.Element) and _first_of_sequential(ctx, parent):
+            edit = Edit(*ctx.span(node), f"{new_input}, {ctx.module.code_for_node(layer)}")
+        else:
+            statement = _first_add(ctx, node)
+            if statement is None:
+                return None
+            add = statement.body[0].value
+            target = ctx.code_for(add.func.value)
+            line = ctx.module.code_for_node(statement.with_changes(body=[statement.body[0].with_changes(value=add.with_changes(args=[add.args[0].with_changes(value=layer)]))]))
+            indent = "".join(ctx.indentation(statement))
+            start, end = ctx.span(statement.body[0])
+            edit = Edit(start, end, f"{target}.add({new_input}){ctx.module.default_newline}{indent}{line.strip()}")
+        return make_fix("safe", f"Start the model with `{new_input}`", [edit], list(spelled.requires), writes=[spelled.written])
 
     def _positional(self, node: cst.Call, sig: Signature) -> None:
         positional = [arg for arg in node.args if arg.keyword is None and not arg.star]
@@ -885,3 +1010,52 @@ def positional_to_keyword(entry, rewrite) -> None:
 
     names = ", ".join(f"`{slot.name}=`" for slot in late)
     rewrite.add(entry.code, entry.fix, f"pass {names} by keyword", apply)
+
+
+def _first_of_sequential(ctx, element: cst.Element) -> bool:
+    """`element` is the first of the list given to `Sequential([...])`."""
+    listing = ctx.parent(element)
+    call = ctx.parent(ctx.parent(listing)) if isinstance(listing, cst.List) else None
+    return (
+        isinstance(call, cst.Call)
+        and ctx.qualified(call.func) == "keras.Sequential"
+        and bool(call.args)
+        and call.args[0].value is listing
+        and listing.elements[0] is element
+    )
+
+
+def _first_add(ctx, layer: cst.Call) -> cst.SimpleStatementLine | None:
+    """The line `model.add(layer)` when the statement just before it is `model = Sequential()`."""
+    add = ctx.parent(ctx.parent(layer))
+    statement = ctx.parent(ctx.parent(add)) if isinstance(add, cst.Call) else None
+    if not (
+        isinstance(add, cst.Call)
+        and isinstance(add.func, cst.Attribute)
+        and add.func.attr.value == "add"
+        and isinstance(add.func.value, cst.Name)
+        and len(add.args) == 1
+        and add.args[0].value is layer
+        and isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+    ):
+        return None
+    block = ctx.parent(statement)
+    body = list(getattr(block, "body", ()))
+    index = next((i for i, item in enumerate(body) if item is statement), 0)
+    if index == 0:
+        return None
+    before = body[index - 1]
+    if not (isinstance(before, cst.SimpleStatementLine) and len(before.body) == 1 and isinstance(before.body[0], cst.Assign)):
+        return None
+    assign = before.body[0]
+    value = assign.value
+    return statement if (
+        len(assign.targets) == 1
+        and isinstance(assign.targets[0].target, cst.Name)
+        and assign.targets[0].target.value == add.func.value.value
+        and isinstance(value, cst.Call)
+        and not value.args
+        and ctx.qualified(value.func) == "keras.Sequential"
+    ) else None

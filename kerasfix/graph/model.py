@@ -44,6 +44,7 @@ class LayerNode:
     model: "ModelGraph | None" = None  # when the layer is a nested model
     input_shape_arg: L.Shape | None = None  # from input_shape=/input_dim=/batch_input_shape=
     created: int = 0  # creation order in the program, for Keras's layer order
+    custom: bool = False  # an instance of a layer class the program defines: its shapes and weights are not inferred
 
 
 @dataclass(eq=False)
@@ -69,6 +70,9 @@ class ModelGraph:
     input_layer: LayerNode | None = None  # a Sequential's explicit keras.Input
     # (node, the name of the rule it breaks, the facts its message names); kerasfix/checks/graph.py words them
     issues: list[tuple[cst.CSTNode, str, dict]] = field(default_factory=list)
+    # built again by the same code when a function not called at module level is run with its defaults
+    # (`main()` calling `build()`, which also ran by itself): the graph rules see it, a summary lists it once
+    repeat: bool = False
 
     def output_shape(self) -> L.Shape | list[L.Shape]:
         if self.kind == "Sequential":
@@ -95,6 +99,15 @@ class ModelGraph:
 @dataclass
 class Function:
     node: cst.FunctionDef
+
+
+@dataclass(eq=False)
+class CustomClass:
+    """A Keras layer or model class the program defines (`class MyLayer(keras.layers.Layer)`): its
+    instances are layers of known name and type whose shapes and weights are not worked out."""
+
+    name: str
+    node: cst.ClassDef
 
 
 class _Return(Exception):
@@ -147,15 +160,29 @@ class Interpreter:
                 seen.add(id(value))
                 value.variable = value.variable or name
         # Functions that build a model but are never called at module level: evaluate with defaults.
+        built = {id(model.node): model for model in self.models}  # each model's code, at its first build
         for name, function in list(self.functions.items()):  # a builder may define functions of its own
             if function.node in self._called_functions:
                 continue
+            start = len(self.models)
             try:
                 result = self.call_function(function, [], {}, env)
             except Exception:  # noqa: BLE001 - an interpretation failure leaves the model unknown
-                continue
+                result = None
             for model in _models_in(result):
                 model.variable = model.variable or f"{name}()"
+            # A model this run built again from code an earlier run built it from is a repeat; models
+            # one run builds several times from the same code (in a loop) are all real.
+            earlier = dict(built)
+            for model in self.models[start:]:
+                first = earlier.get(id(model.node))
+                if first is None:
+                    built.setdefault(id(model.node), model)
+                elif first.variable or not model.variable:
+                    model.repeat = True
+                else:  # the repeat has the better name (`build()` rather than Keras's `functional_1`)
+                    first.repeat = True
+                    built[id(model.node)] = earlier[id(model.node)] = model
         return self.models
 
     _called_functions: set = set()
@@ -192,7 +219,7 @@ class Interpreter:
         elif isinstance(statement, cst.Try):
             self.exec_block(statement.body.body, env)
         elif isinstance(statement, cst.ClassDef):
-            env[statement.name.value] = UNKNOWN_VALUE
+            env[statement.name.value] = self.custom_class(statement, env)
         else:
             self._forget_assigned(statement, env)
 
@@ -201,6 +228,18 @@ class Interpreter:
             self.exec_statement(orelse, env)
         else:
             self.exec_block(orelse.body.body, env)
+
+    def custom_class(self, statement: cst.ClassDef, env: dict) -> Any:
+        """A class deriving from a Keras layer or model (or from such a class of the program's own)."""
+        for base in statement.bases:
+            if base.keyword is not None:
+                continue
+            qualified = self.imports.qualified(base.value)
+            if qualified is not None and (qualified.startswith("keras.layers.") or qualified in _LAYER_BASES):
+                return CustomClass(statement.name.value, statement)
+            if isinstance(self.eval(base.value, env), CustomClass):
+                return CustomClass(statement.name.value, statement)
+        return UNKNOWN_VALUE
 
     def _is_main_guard(self, test) -> bool:
         return isinstance(test, cst.Comparison) and isinstance(test.left, cst.Name) and test.left.value == "__name__"
@@ -375,6 +414,11 @@ class Interpreter:
             return UNKNOWN_VALUE
         if qualified is not None:
             return self.keras_call(qualified, node, args, kwargs, env)
+        raw = self.imports.resolve(node.func)
+        if raw is not None and raw.startswith("tensorflow.") and _holds_tensor([*args, *kwargs.values()]):
+            # Keras 3: "A KerasTensor cannot be used as input to a TensorFlow function"
+            self.issues.append((node, "tf-op-on-keras-tensor", {"op": "tf" + raw[len("tensorflow"):]}))
+            return UNKNOWN_VALUE
         func = node.func
         if isinstance(func, cst.Attribute):
             owner = self.eval(func.value, env)
@@ -392,6 +436,8 @@ class Interpreter:
         if isinstance(callee, Function):
             self._called_functions.add(callee.node)
             return self.call_function(callee, args, kwargs, env)
+        if isinstance(callee, CustomClass):
+            return self.make_custom_layer(callee, node, kwargs)
         if isinstance(func, cst.Name) and func.value in _BUILTINS:
             return _BUILTINS[func.value](args, kwargs)
         return UNKNOWN_VALUE
@@ -467,20 +513,7 @@ class Interpreter:
         return tensor
 
     def make_layer(self, type_name: str, node, args, kwargs) -> LayerNode:
-        input_shape = None
-        kwargs = dict(kwargs)
-        if "input_shape" in kwargs:
-            shape = kwargs.pop("input_shape")
-            input_shape = (None, *shape) if isinstance(shape, (tuple, list)) and _all_known(shape) else UNKNOWN_VALUE
-        if "input_dim" in kwargs:
-            dim = kwargs.pop("input_dim")
-            if type_name != "Embedding":
-                input_shape = (None, dim) if isinstance(dim, int) else UNKNOWN_VALUE
-            else:
-                kwargs["input_dim"] = dim
-        if "batch_input_shape" in kwargs:
-            shape = kwargs.pop("batch_input_shape")
-            input_shape = tuple(shape) if isinstance(shape, (tuple, list)) else UNKNOWN_VALUE
+        input_shape, kwargs = _input_shape_argument(type_name, kwargs)
         wrapped = None
         if type_name in ("Bidirectional", "TimeDistributed") and args and isinstance(args[0], LayerNode):
             wrapped = args[0]
@@ -507,6 +540,19 @@ class Interpreter:
         layer = self.new_layer(type_name, config, name if explicit else self.unique_name(base), node, explicit)
         if input_shape is not None:
             layer.input_shape_arg = input_shape if not isinstance(input_shape, Unknown) else None
+        return layer
+
+    def make_custom_layer(self, cls: CustomClass, node, kwargs) -> LayerNode:
+        """An instance of the program's own layer class: named as Keras names it (`MyLayer` ->
+        `my_layer`, unless `name=`), with its arguments kept by keyword only."""
+        input_shape, kwargs = _input_shape_argument(cls.name, kwargs)
+        name = kwargs.get("name")
+        explicit = isinstance(name, str)
+        config = {key: _config_value(value) for key, value in kwargs.items()}
+        layer = self.new_layer(cls.name, config, name if explicit else self.unique_name(snake_case(cls.name)), node, explicit)
+        layer.custom = True
+        if input_shape is not None and not isinstance(input_shape, Unknown):
+            layer.input_shape_arg = input_shape
         return layer
 
     def make_merge(self, node, args, kwargs) -> Any:
@@ -540,10 +586,11 @@ class Interpreter:
             return UNKNOWN_VALUE
         layer.calls += 1
         shapes = [t.shape for t in tensors]
-        # tensors passed by keyword (`initial_state=[h, c]`) are part of the graph too
-        extra = [t for value in kwargs.values() for t in (value if isinstance(value, (list, tuple)) else [value]) if isinstance(t, Tensor)]
+        # tensors passed by keyword (`initial_state=[h, c]`) or after the first (`MyLayer()(x, mask)`)
+        # are part of the graph too
+        extra = [t for value in [*args[1:], *kwargs.values()] for t in (value if isinstance(value, (list, tuple)) else [value]) if isinstance(t, Tensor)]
         try:
-            info = L.infer_layer(layer.type_name, layer.config, shapes)
+            info = _UNKNOWN_INFO if layer.custom else L.infer_layer(layer.type_name, layer.config, shapes)
         except L.ShapeError as error:
             self.issues.append((node, _shape_issue(error), {"detail": f"{error}"}))
             info = L.LayerInfo(None, None, None, None)
@@ -631,6 +678,9 @@ class Interpreter:
         if item.model is not None:
             if not model.layers and model.input_layer is None:
                 model.inputs = list(item.model.inputs)  # a nested model first: its inputs are the model's
+        elif item.custom:
+            item.info = _UNKNOWN_INFO
+            model.complete = False  # what the layer does to shapes and weights is not read
         elif previous is None and not model.layers and model.input_layer is None:
             item.info = L.LayerInfo(None, None, None, None)
         else:
@@ -707,6 +757,8 @@ class Interpreter:
         if not_inputs:
             model.issues.append((node, "model-inputs-not-input-tensors", {}))
         model.layers = _graph_layers(inputs_list, outputs_list, model)
+        if any(layer.custom for layer in model.layers):
+            model.complete = False  # what those layers do to shapes and weights is not read
         return model
 
 
@@ -717,8 +769,21 @@ _FUNCTIONAL_MERGES = {
     "average": "Average", "maximum": "Maximum", "minimum": "Minimum", "dot": "Dot",
 }
 _MERGE_LAYERS = set(_FUNCTIONAL_MERGES.values())
+# Keras bases of the program's own layer classes, besides every class in keras.layers
+_LAYER_BASES = {"keras.Layer", "keras.Model", "keras.Sequential", "keras.models.Model", "keras.models.Sequential"}
+_UNKNOWN_INFO = L.LayerInfo(None, None, None, None)
 _DATA_FORMAT_GETTERS = {"keras.backend.image_data_format", "keras.config.image_data_format"}
 _DATA_FORMAT_SETTERS = {"keras.backend.set_image_data_format", "keras.config.set_image_data_format"}
+
+
+def _holds_tensor(values: list) -> bool:
+    """Whether a Keras tensor of the graph is among the values, or in a list or tuple of them."""
+    for value in values:
+        if isinstance(value, Tensor):
+            return True
+        if isinstance(value, (list, tuple)) and _holds_tensor(list(value)):
+            return True
+    return False
 
 
 def _shape_issue(error: Exception) -> str:
@@ -733,6 +798,26 @@ def _infer(layer: LayerNode, shapes: list) -> L.LayerInfo:
         return L.infer_layer(layer.type_name, layer.config, shapes)
     except Exception:  # noqa: BLE001
         return L.LayerInfo(None, None, None, None)
+
+
+def _input_shape_argument(type_name: str, kwargs: dict) -> tuple[Any, dict]:
+    """The input shape a layer's `input_shape`/`input_dim`/`batch_input_shape` states (None when it
+    states none, UNKNOWN_VALUE when it is not a constant), and the other keyword arguments."""
+    input_shape = None
+    kwargs = dict(kwargs)
+    if "input_shape" in kwargs:
+        shape = kwargs.pop("input_shape")
+        input_shape = (None, *shape) if isinstance(shape, (tuple, list)) and _all_known(shape) else UNKNOWN_VALUE
+    if "input_dim" in kwargs:
+        dim = kwargs.pop("input_dim")
+        if type_name != "Embedding":
+            input_shape = (None, dim) if isinstance(dim, int) else UNKNOWN_VALUE
+        else:
+            kwargs["input_dim"] = dim
+    if "batch_input_shape" in kwargs:
+        shape = kwargs.pop("batch_input_shape")
+        input_shape = tuple(shape) if isinstance(shape, (tuple, list)) else UNKNOWN_VALUE
+    return input_shape, kwargs
 
 
 def _first_shape(info: L.LayerInfo | None) -> L.Shape:
