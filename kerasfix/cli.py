@@ -22,6 +22,17 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"kerasfix: error: {message}\n")
 
 
+def _jobs(text: str) -> int:
+    """--jobs: a number of worker processes, at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number of processes, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", type=Path, default=None, help="files or directories (default: .)")
     parser.add_argument("--select", action="append", default=None, metavar="CODES", help="rule codes or prefixes to enable (comma-separated); replaces the default set")
@@ -30,6 +41,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", choices=("tf.keras", "keras"), default=None, help="import style for new imports when the file has none of its own (default: tf.keras)")
     parser.add_argument("--config", type=Path, default=None, help="a pyproject.toml to read [tool.kerasfix] from (default: the nearest one)")
     parser.add_argument("--isolated", action="store_true", help="ignore every configuration file")
+    parser.add_argument("--force-exclude", action="store_true", help="apply `exclude` to files named on the command line too (as pre-commit hooks need)")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
     parser.add_argument("--quiet", "-q", action="store_true", help="print only findings and errors")
 
@@ -45,14 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--unsafe-fixes", action="store_true", default=None, help="count unsafe fixes as fixable in the report")
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     check.add_argument("--no-source", action="store_true", help="do not show source lines in text output")
-    check.add_argument("--jobs", "-j", type=int, default=None, help="worker processes (default: one per core)")
+    check.add_argument("--jobs", "-j", type=_jobs, default=None, help="worker processes (default: one per core)")
 
     migrate = commands.add_parser("migrate", help="rewrite legacy Keras code in place")
     _common(migrate)
     migrate.add_argument("--unsafe-fixes", action="store_true", default=None, help="also apply fixes that may change behaviour")
     migrate.add_argument("--diff", action="store_true", help="print a unified diff of the changes and write nothing")
     migrate.add_argument("--check", action="store_true", help="write nothing; exit 1 when anything would change")
-    migrate.add_argument("--jobs", "-j", type=int, default=None, help="worker processes (default: one per core)")
+    migrate.add_argument("--jobs", "-j", type=_jobs, default=None, help="worker processes (default: one per core)")
 
     summary = commands.add_parser("summary", help="show each model's layers, shapes and parameter counts, from source")
     summary.add_argument("paths", nargs="*", type=Path, default=None)
@@ -66,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS", help="per-file limit; a program still running is stopped (default: 120)")
     verify.add_argument("--unsafe-fixes", action=argparse.BooleanOptionalAction, default=True, help="migrate with unsafe fixes too (default: on)")
     verify.add_argument("--memory-limit", type=float, default=8.0, metavar="GB", help="address-space limit of the worker on CPU (default: 8; 0 for none)")
+    verify.add_argument("--sandbox", choices=("auto", "os", "python"), default="auto",
+                        help="isolate programs with bubblewrap or unshare (os), Python-level guards only (python), or os where it works (auto, the default)")
 
     commands.add_parser("clean", help="remove the cache (.kerasfix_cache)")
     commands.add_parser("rules", help="list every rule")
@@ -82,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     from kerasfix.config import ConfigError
     from kerasfix.files import PathError
+    from kerasfix.ruledata import CatalogueError
 
     try:
         if args.command == "rules":
@@ -99,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         from kerasfix import commands
 
         return getattr(commands, args.command)(args)
-    except (ConfigError, PathError, UsageError) as error:
+    except (ConfigError, PathError, UsageError, CatalogueError) as error:
         print(f"kerasfix: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from argparse import Namespace
@@ -12,10 +13,11 @@ from typing import TYPE_CHECKING
 # without Keras) should load neither LibCST nor rich.
 if TYPE_CHECKING:
     from kerasfix.config import Config
+    from kerasfix.files import Discovery
     from kerasfix.settings import Settings
     from kerasfix.runner import FileResult
 
-EXIT_CLEAN, EXIT_FINDINGS = 0, 1
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -23,10 +25,22 @@ def _split(values: list[str] | None) -> list[str]:
 
 
 def prepare(args: Namespace) -> tuple[Config, Settings, list[Path]]:
+    """Configuration, settings and files; a path that does not exist stops here (PathError)."""
+    from kerasfix.files import PathError
+
+    config, settings, found = prepare_run(args)
+    if found.missing:
+        raise PathError(found.missing[0])
+    return config, settings, found.files
+
+
+def prepare_run(args: Namespace) -> tuple[Config, Settings, Discovery]:
+    """Configuration, settings and what the paths cover, with the paths that do not exist, the ones
+    --force-exclude leaves out and the directories that cannot be read, for the run to report."""
     from kerasfix import registry
     from kerasfix.config import Config, ConfigError, find_config, load_config, validate
     from kerasfix.settings import Settings
-    from kerasfix.files import discover
+    from kerasfix.files import collect
 
     paths = args.paths or [Path(".")]
     if args.isolated:
@@ -49,7 +63,32 @@ def prepare(args: Namespace) -> tuple[Config, Settings, list[Path]]:
     validate(config, "command line")
     enabled = registry.select(config.select, config.ignore, config.extend_select)
     settings = Settings(enabled=enabled, target=config.target, unsafe_fixes=config.unsafe_fixes)
-    return config, settings, discover(paths, config)
+    return config, settings, collect(paths, config, force_exclude=getattr(args, "force_exclude", False))
+
+
+def _skipped(found: Discovery, args: Namespace) -> None:
+    """Say which files named on the command line --force-exclude left out."""
+    if not args.quiet:
+        for message in found.skipped:
+            print(f"kerasfix: warning: {message}", file=sys.stderr)
+
+
+def _unreadable(found: Discovery) -> list[FileResult]:
+    """Directories that could not be listed, as files that could not be read."""
+    if not found.unreadable:
+        return []
+    from kerasfix.findings import FileError
+    from kerasfix.reporters import relative_name
+    from kerasfix.runner import FileResult
+
+    return [FileResult(path, error=FileError(relative_name(path), message, "io")) for path, message in found.unreadable]
+
+
+def _missing(found: Discovery) -> int:
+    """Paths that do not exist, reported once the others have been processed: exit 2."""
+    for message in found.missing:
+        print(f"kerasfix: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def _console(stream=None):
@@ -62,9 +101,10 @@ def check(args: Namespace) -> int:
     from kerasfix.reporters import summary_line
     from kerasfix.runner import check_paths
 
-    config, settings, files = prepare(args)
+    config, settings, found = prepare_run(args)
+    _skipped(found, args)
     jobs = args.jobs or os.cpu_count() or 1
-    results = check_paths(files, settings, config, jobs, use_cache=not args.no_cache)
+    results = check_paths(found.files, settings, config, jobs, use_cache=not args.no_cache) + _unreadable(found)
     findings = sorted((f for r in results for f in r.findings), key=lambda f: f.sort_key())
     errors = [r.error for r in results if r.error is not None]
     output = args.output_format
@@ -86,13 +126,13 @@ def check(args: Namespace) -> int:
                 finding.import_edits = editor.edits_for(finding.fix)
         write_json(sys.stdout, findings, errors, edit_locator(sources))
     elif output == "sarif":
-        from kerasfix.reporters import write_sarif
+        from kerasfix.reporters import file_locator, write_sarif
 
-        write_sarif(sys.stdout, findings, errors)
+        write_sarif(sys.stdout, findings, errors, file_locator(_notebook_sources(results)))
     elif output == "github":
-        from kerasfix.reporters import write_github
+        from kerasfix.reporters import file_locator, write_github
 
-        write_github(sys.stdout, findings, errors)
+        write_github(sys.stdout, findings, errors, file_locator(_notebook_sources(results)))
     elif not findings and not errors:
         if not args.quiet:  # the line rich would print (no markup, no wrapping), without loading rich
             print(summary_line(findings, errors, settings.unsafe_fixes))
@@ -103,6 +143,8 @@ def check(args: Namespace) -> int:
         write_text(console, findings, errors, settings.unsafe_fixes, show_source=not args.no_source)
         if not args.quiet or findings or errors:
             console.print(summary_line(findings, errors, settings.unsafe_fixes), highlight=False, markup=False)
+    if found.missing:
+        return _missing(found)
     if args.exit_zero:
         return EXIT_CLEAN
     return EXIT_FINDINGS if findings or errors else EXIT_CLEAN
@@ -134,14 +176,19 @@ def migrate(args: Namespace) -> int:
 def _migrate(args: Namespace) -> int:
     from kerasfix.runner import migrate_paths
 
-    config, settings, files = prepare(args)
+    config, settings, found = prepare_run(args)
+    _skipped(found, args)
     write = not (args.diff or args.check)
     console = _console()
     results: list[FileResult] = []
     jobs = args.jobs or os.cpu_count() or 1
-    for result in migrate_paths(files, settings, config, write, jobs):
-        results.append(result)
-        _report_file(console, result, args, write)
+    migrated = migrate_paths(found.files, settings, config, write, jobs)
+    try:
+        for result in itertools.chain(migrated, _unreadable(found)):
+            results.append(result)
+            _report_file(console, result, args, write)
+    finally:
+        migrated.close()  # interrupted here: the workers are stopped now, and a second Ctrl-C reaches them
     # a file whose write failed is reported as an error, not counted as fixed
     changed = [r for r in results if (r.written if write else r.new_text is not None)]
     remaining = [f for r in results for f in r.findings]
@@ -159,6 +206,8 @@ def _migrate(args: Namespace) -> int:
         if errors:
             line += f"; {len(errors)} file{'s' if len(errors) != 1 else ''} could not be processed"
         console.print(line + ".", highlight=False, markup=False)
+    if found.missing:
+        return _missing(found)
     if not write:
         return EXIT_FINDINGS if changed or errors else EXIT_CLEAN
     return EXIT_FINDINGS if remaining or errors else EXIT_CLEAN
@@ -230,6 +279,27 @@ def _sources_with_fixes(results: list[FileResult]) -> dict:
             except SourceError:
                 continue
             sources[result.findings[0].filename] = source
+    return sources
+
+
+def _notebook_sources(results: list[FileResult]) -> dict:
+    """Sources of notebooks with something to report in a cell, by the name reported: GitHub and
+    SARIF locations are lines of the notebook file, worked out from its JSON text."""
+    from kerasfix.source import SourceError, read_source
+
+    sources = {}
+    for result in results:
+        located = [f.filename for f in result.findings if f.location.cell is not None]
+        if result.error is not None and result.error.cell is not None:
+            located.append(result.error.filename)
+        if not located or result.path.suffix != ".ipynb":
+            continue
+        try:
+            source = result.source or read_source(result.path)
+        except SourceError:
+            continue
+        for name in located:
+            sources[name] = source
     return sources
 
 

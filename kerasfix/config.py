@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kerasfix import registry
-from kerasfix.catalogue import tomllib
+from kerasfix.ruledata import tomllib
 
 TARGETS = ("tf.keras", "keras")
 KNOWN_KEYS = {
@@ -45,34 +47,59 @@ class Config:
 
 
 def find_config(start: Path) -> Path | None:
-    """The nearest pyproject.toml at or above `start` that has a `[tool.kerasfix]` table."""
-    directory = start.resolve()
+    """The nearest pyproject.toml at or above `start` that has a `[tool.kerasfix]` table.
+
+    A pyproject.toml on the way that cannot be read or is not valid TOML is an error: skipping it
+    would drop the settings it may hold without a word.
+    """
+    directory = Path(os.path.realpath(start))  # realpath, unlike resolve(), does not raise on a link loop
     if not directory.is_dir():
         directory = directory.parent
     for candidate in (directory, *directory.parents):
         path = candidate / "pyproject.toml"
         if path.is_file():
-            try:
-                with path.open("rb") as handle:
-                    data = tomllib.load(handle)
-            except (OSError, tomllib.TOMLDecodeError):
-                continue
-            if "kerasfix" in data.get("tool", {}):
+            tool = _read_toml(path).get("tool", {})
+            if isinstance(tool, dict) and "kerasfix" in tool:
                 return path
     return None
+
+
+def _read_toml(path: Path) -> dict:
+    """The TOML document in `path`; ConfigError naming the file, and line and column, when it is not one."""
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read()
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
+        raise ConfigError(f"{path}:{line}:{column}: invalid TOML: the file is not UTF-8") from None
+    except tomllib.TOMLDecodeError as error:
+        line, column, message = _toml_position(error, raw.decode("utf-8"))
+        raise ConfigError(f"{path}:{line}:{column}: invalid TOML: {message}") from None
+
+
+def _toml_position(error: Exception, text: str) -> tuple[int, int, str]:
+    """Line, column and message of a TOML error (tomllib states them in the message before Python 3.14)."""
+    message = str(error.args[0] if error.args else error)
+    if getattr(error, "lineno", None) and getattr(error, "colno", None):
+        return error.lineno, error.colno, getattr(error, "msg", message)  # type: ignore[attr-defined]
+    found = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
+    if found is not None:
+        return int(found.group(1)), int(found.group(2)), message[: found.start()]
+    lines = text.split("\n")
+    return len(lines), len(lines[-1]) + 1, message
 
 
 def load_config(path: Path | None, fallback_root: Path) -> Config:
     if path is None:
         return Config(root=fallback_root.resolve())
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: invalid TOML: {error}") from None
-    table = data.get("tool", {}).get("kerasfix", {})
+    data = _read_toml(path)
+    tool = data.get("tool", {})
+    table = tool.get("kerasfix", {}) if isinstance(tool, dict) else {}
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.kerasfix] must be a table")
     config = Config(root=path.parent.resolve(), path=path)

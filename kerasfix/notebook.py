@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import io
 import json
 import re
@@ -43,6 +44,8 @@ class NotebookText:
         self.magics: list[str] = []
         self.cells: list[_Cell] = []
         self.cell_first_line: list[int] = []  # joined-text line of each included cell's first line
+        self._strings: dict[int, list[tuple[str, int, int]]] | None = None  # see _source_strings
+        self._raw_starts: list[int] | None = None
         parts: list[str] = []
         line = 1
         for index, cell in enumerate(document.get("cells", [])):
@@ -138,6 +141,42 @@ class NotebookText:
         first = self.cell_first_line[chosen] if self.cell_first_line else 1
         return cell.number, max(1, line - first + 1)
 
+    def file_position(self, cell: int, row: int, column: int) -> tuple[int, int]:
+        """(1-based line, 1-based column) in the notebook file, the JSON text, of a 1-based row and
+        column in code cell number `cell`: where the JSON string that holds that source line spells
+        that character (an escape such as `\\n` or `\\u00e9` counts from its backslash)."""
+        strings = self._source_strings().get(cell - 1)
+        if not strings:
+            return 1, 1
+        text = "".join(decoded for decoded, _, _ in strings)
+        newlines = list(_NEWLINE_RE.finditer(text))
+        starts = [0] + [match.end() for match in newlines]
+        ends = [match.start() for match in newlines] + [len(text)]
+        line = min(max(row, 1), len(starts))
+        # a column past the end of the line (the end of a finding) stands on its line break
+        offset = min(starts[line - 1] + max(column, 1) - 1, ends[line - 1])
+        raw = strings[-1][2]  # the end of the cell's last string
+        for number, (decoded, start, end) in enumerate(strings, start=1):
+            if offset < len(decoded) or (offset == len(decoded) and number == len(strings)):
+                raw = _raw_offset(self.raw_text, start, end, offset)
+                break
+            offset -= len(decoded)
+        raw_starts = self._raw_line_starts()
+        index = bisect.bisect_right(raw_starts, raw) - 1
+        return index + 1, raw - raw_starts[index] + 1
+
+    def _source_strings(self) -> dict[int, list[tuple[str, int, int]]]:
+        """For each code cell (by position in the cell list), its `source` strings as (decoded text,
+        start, end) with start and end the raw-text offsets just inside the quotes."""
+        if self._strings is None:
+            self._strings = _cell_source_strings(self.raw_text)
+        return self._strings
+
+    def _raw_line_starts(self) -> list[int]:
+        if self._raw_starts is None:
+            self._raw_starts = [0] + [match.end() for match in _NEWLINE_RE.finditer(self.raw_text)]
+        return self._raw_starts
+
     def render(self, new_text: str) -> bytes:
         """The notebook's bytes with code cells taken from edited joined text."""
         sources = self.cell_sources(new_text)
@@ -153,6 +192,105 @@ class NotebookText:
         if self.raw_text.endswith("\n"):
             out += "\n"
         return out.encode("utf-8")
+
+
+# --- where each cell's source strings are in the notebook file ----------------------------------------
+
+_NEWLINE_RE = re.compile(r"\r\n?|\n")  # as Python ends a line, and as kerasfix.source counts them
+_JSON_SPACE_RE = re.compile(r"[ \t\n\r]*")
+
+
+def _cell_source_strings(raw: str) -> dict[int, list[tuple[str, int, int]]]:
+    """Walk the notebook's JSON text as far as `cells[i].source`, noting where each source string is;
+    every other value is skipped by the JSON decoder. The text is known to be valid JSON."""
+    decoder = json.JSONDecoder()
+    found: dict[int, list[tuple[str, int, int]]] = {}
+
+    def skip(pos: int) -> int:
+        return _JSON_SPACE_RE.match(raw, pos).end()
+
+    def string(pos: int) -> tuple[str, int, int]:
+        decoded, end = json.decoder.scanstring(raw, pos + 1)
+        return decoded, pos + 1, end - 1
+
+    def members(pos: int, on_value) -> int:
+        """An object at `pos`; on_value(key, position of its value) returns where the value ends."""
+        pos = skip(pos + 1)
+        while raw[pos] != "}":
+            key, _, end = string(pos)
+            pos = skip(skip(end + 1) + 1)  # past the closing quote, the spaces and the colon
+            pos = skip(on_value(key, pos))
+            if raw[pos] == ",":
+                pos = skip(pos + 1)
+        return pos + 1
+
+    def items(pos: int, on_item) -> int:
+        """An array at `pos`; on_item(index, position of the item) returns where the item ends."""
+        pos, index = skip(pos + 1), 0
+        while raw[pos] != "]":
+            pos = skip(on_item(index, pos))
+            index += 1
+            if raw[pos] == ",":
+                pos = skip(pos + 1)
+        return pos + 1
+
+    def other(pos: int) -> int:
+        return decoder.raw_decode(raw, pos)[1]
+
+    def source(index: int, pos: int) -> int:
+        if raw[pos] == '"':
+            found[index] = [string(pos)]
+            return found[index][0][2] + 1
+        if raw[pos] != "[":
+            return other(pos)
+        pieces: list[tuple[str, int, int]] = []
+
+        def piece(_: int, at: int) -> int:
+            if raw[at] != '"':
+                return other(at)
+            pieces.append(string(at))
+            return pieces[-1][2] + 1
+
+        end = items(pos, piece)
+        found[index] = pieces
+        return end
+
+    def cell(index: int, pos: int) -> int:
+        if raw[pos] != "{":
+            return other(pos)
+        return members(pos, lambda key, at: source(index, at) if key == "source" else other(at))
+
+    def top(key: str, pos: int) -> int:
+        if key == "cells" and raw[pos] == "[":
+            return items(pos, cell)
+        return other(pos)
+
+    start = skip(0)
+    if raw[start:start + 1] == "{":
+        members(start, top)
+    return found
+
+
+def _raw_offset(raw: str, start: int, end: int, index: int) -> int:
+    """The raw-text offset of character `index` of the JSON string whose content is raw[start:end]
+    (`end` for the index just past its last character)."""
+    position = start
+    for _ in range(index):
+        if position >= end:
+            break
+        if raw[position] != "\\":
+            position += 1
+        elif raw[position + 1] != "u":
+            position += 2
+        elif (
+            0xD800 <= int(raw[position + 2 : position + 6], 16) < 0xDC00
+            and raw[position + 6 : position + 8] == "\\u"
+            and 0xDC00 <= int(raw[position + 8 : position + 12], 16) < 0xE000
+        ):
+            position += 12  # a surrogate pair, one character once decoded
+        else:
+            position += 6
+    return min(position, end)
 
 
 def _starts_statement(before: str) -> bool:

@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import IO
+from typing import IO, Callable
 from urllib.parse import quote
 
 from kerasfix import __version__
 from kerasfix.findings import Edit, FileError, Finding, Location
-
-FORMATS = ("text", "json", "sarif", "github")
 
 
 def _location(location: Location) -> dict:
@@ -75,21 +73,52 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def write_github(out: IO[str], findings: list[Finding], errors: list[FileError]) -> None:
+FileLocator = Callable[[str, Location], Location]
+
+
+def _as_is(filename: str, location: Location) -> Location:
+    return location
+
+
+def file_locator(sources: dict[str, object]) -> FileLocator:
+    """A function mapping a finding's location to the line and column of the file itself: for a
+    notebook, the line of the JSON text that holds the cell's source line (GitHub and SARIF point
+    into the file as it is); other locations are already the file's."""
+
+    def locate(filename: str, location: Location) -> Location:
+        source = sources.get(filename)
+        notebook = getattr(source, "notebook", None)
+        if location.cell is None or notebook is None:
+            return location
+        row, column = notebook.file_position(location.cell, location.row, location.column)
+        return Location(row, column)
+
+    return locate
+
+
+def _in_cell(location: Location) -> str:
+    """Where in a notebook cell, for the message: the file position no longer says it."""
+    return f"cell {location.cell}, line {location.row}, column {location.column}"
+
+
+def write_github(out: IO[str], findings: list[Finding], errors: list[FileError], locate: FileLocator = _as_is) -> None:
     for finding in findings:
-        cell = f" (cell {finding.location.cell})" if finding.location.cell else ""
+        cell = f" ({_in_cell(finding.location)})" if finding.location.cell else ""
+        start, end = locate(finding.filename, finding.location), locate(finding.filename, finding.end_location)
         properties = (
             f"title={_escape_property('kerasfix (' + finding.code + ')')},"
             f"file={_escape_property(finding.filename)},"
-            f"line={finding.location.row},col={finding.location.column},"
-            f"endLine={finding.end_location.row},endColumn={finding.end_location.column}"
+            f"line={start.row},col={start.column},"
+            f"endLine={end.row},endColumn={end.column}"
         )
         out.write(f"::error {properties}::{_escape_data(f'{finding.code} {finding.message}{cell}')}\n")
     for error in errors:
-        cell = f" (cell {error.cell})" if error.cell else ""
+        where = Location(error.row or 1, error.column or 1, error.cell)
+        cell = f" ({_in_cell(where)})" if error.cell and error.row else f" (cell {error.cell})" if error.cell else ""
+        at = locate(error.filename, where) if error.row else where
         out.write(
-            f"::error title=kerasfix,file={_escape_property(error.filename)},line={error.row or 1},"
-            f"col={error.column or 1}::{_escape_data(error.message + cell)}\n"
+            f"::error title=kerasfix,file={_escape_property(error.filename)},line={at.row},"
+            f"col={at.column}::{_escape_data(error.message + cell)}\n"
         )
 
 
@@ -105,7 +134,7 @@ def _artifact(filename: str) -> dict:
     return {"uri": quote(relative.as_posix()), "uriBaseId": "%SRCROOT%"}
 
 
-def write_sarif(out: IO[str], findings: list[Finding], errors: list[FileError]) -> None:
+def write_sarif(out: IO[str], findings: list[Finding], errors: list[FileError], locate: FileLocator = _as_is) -> None:
     from kerasfix import registry
 
     specs = registry.all_specs()
@@ -128,7 +157,8 @@ def write_sarif(out: IO[str], findings: list[Finding], errors: list[FileError]) 
     index = {code: position for position, code in enumerate(used)}
     results = []
     for finding in findings:
-        text = finding.message + (f" (notebook cell {finding.location.cell})" if finding.location.cell else "")
+        text = finding.message + (f" (notebook {_in_cell(finding.location)})" if finding.location.cell else "")
+        start, end = locate(finding.filename, finding.location), locate(finding.filename, finding.end_location)
         results.append(
             {
                 "ruleId": finding.code,
@@ -140,10 +170,10 @@ def write_sarif(out: IO[str], findings: list[Finding], errors: list[FileError]) 
                         "physicalLocation": {
                             "artifactLocation": _artifact(finding.filename),
                             "region": {
-                                "startLine": finding.location.row,
-                                "startColumn": finding.location.column,
-                                "endLine": finding.end_location.row,
-                                "endColumn": finding.end_location.column,
+                                "startLine": start.row,
+                                "startColumn": start.column,
+                                "endLine": end.row,
+                                "endColumn": end.column,
                             },
                         }
                     }
@@ -153,9 +183,11 @@ def write_sarif(out: IO[str], findings: list[Finding], errors: list[FileError]) 
     notifications = []
     for error in errors:
         physical: dict = {"artifactLocation": _artifact(error.filename)}
-        if error.row is not None and error.cell is None:
-            physical["region"] = {"startLine": error.row, "startColumn": error.column or 1}
-        cell = f" (notebook cell {error.cell}, line {error.row})" if error.cell is not None and error.row else ""
+        where = Location(error.row or 1, error.column or 1, error.cell)
+        at = locate(error.filename, where)
+        if error.row is not None and (error.cell is None or at is not where):  # a notebook's, when it maps
+            physical["region"] = {"startLine": at.row, "startColumn": at.column}
+        cell = f" (notebook {_in_cell(where)})" if error.cell is not None and error.row else ""
         notifications.append(
             {
                 "level": "error",

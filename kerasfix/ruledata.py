@@ -206,7 +206,8 @@ _VALIDITY = Record(
     },
 )
 
-# A Keras 2 backend function and its Keras 3 replacement (rules/backend_ops.toml, read by KF376).
+# A Keras 2 backend function and its Keras 3 replacement (rules/backend_ops.toml, read by KF376), or a
+# TensorFlow function and its portable Keras 3 replacement (rules/tf_ops.toml).
 _FUNCTION = Record(
     "function",
     {
@@ -224,6 +225,12 @@ _FUNCTION = Record(
     },
 )
 _FUNCTIONS = Kind("a table of tables", _is_table, items=Kind("a table", _is_table, fields=_FUNCTION))
+# TensorFlow dtype constants and the Keras dtype names that replace them (rules/tf_ops.toml).
+_DTYPES = Kind(
+    "a table of strings",
+    _is_table,
+    items=Kind("a string", _is_str, form=r"[a-z]+\d*", form_name="a Keras dtype name such as float32"),
+)
 TABLE_FILES: dict[str, dict[str, Key]] = {
     "names": {
         "roots": Key(STRING_TABLE, "module roots that mean Keras (`tensorflow.keras = \"keras\"`)", required=True),
@@ -241,8 +248,13 @@ TABLE_FILES: dict[str, dict[str, Key]] = {
     "backend_ops": {
         "function": Key(_FUNCTIONS, "Keras 2 backend function name = its Keras 3 replacement", required=True),
     },
+    "tf_ops": {
+        "function": Key(_FUNCTIONS, "TensorFlow function name without `tf.` (`math.reduce_sum`) = its Keras 3 replacement", required=True),
+        "dtype": Key(_DTYPES, "TensorFlow dtype constant without `tf.` (`float32`) = the Keras dtype name that replaces it"),
+        "dtype_none": Key(STRING_TABLE, "TensorFlow dtype constant with no portable Keras dtype = what to do instead"),
+    },
 }
-NOT_CHANGES = frozenset({"names", "backend_ops"})  # files that hold tables only
+NOT_CHANGES = frozenset({"names", "backend_ops", "tf_ops"})  # files that hold tables only
 
 
 def _signature_aliases(table: Mapping[str, Any]) -> Iterator[str]:

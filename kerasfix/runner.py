@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import os
+import signal
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +13,9 @@ from kerasfix.config import Config
 from kerasfix.files import ignored_codes
 from kerasfix.findings import FileError, Finding
 from kerasfix.settings import Settings
-from kerasfix.source import Source, SourceError, read_source, write_atomically
+from kerasfix.source import (
+    Source, SourceError, read_file, read_source, remove_temporaries, signals_deferred, write_atomically,
+)
 
 
 @dataclass
@@ -76,6 +80,9 @@ def migrate_file(path: Path, name: str, settings: Settings, config: Config, writ
             return result
         result.findings = fixed.remaining
         result.fixed = fixed.applied
+        if fixed.dropped:
+            # the other fixes stand; the ones dropped are named (their findings stay reported)
+            result.error = FileError(name, " ".join(fixed.dropped), "internal")
         if fixed.text == source.text:
             return result
         if _compiles(fixed.parts_before or [source.text]) and not _compiles(fixed.parts_after or [fixed.text]):
@@ -140,8 +147,8 @@ def check_paths(files: list[Path], settings: Settings, config: Config, jobs: int
     for index, path in enumerate(files):
         name = relative_name(path)
         try:
-            raw = path.read_bytes()
-        except OSError:
+            raw = read_file(path)
+        except SourceError:
             raw = None  # check_file reports it
         if raw is not None and prefilter_enabled and _plainly_without_keras(path, raw):
             results[index] = FileResult(path)
@@ -187,8 +194,43 @@ def _plainly_without_keras(path: Path, raw: bytes) -> bool:
     return True
 
 
+class _Stopped(BaseException):
+    """SIGTERM in a worker during a file: unwinds it, so that a write in progress removes its temporary file."""
+
+
+class _Worker:
+    """A worker process's one piece of state: whether a file is in hand, which its SIGTERM handler reads."""
+
+    busy = False
+
+
+def _start_worker() -> None:
+    """Pool initializer. Ctrl-C reaches the whole process group, but only the main process decides what
+    it means: a worker ignores SIGINT, and leaves on SIGTERM (the main process's second interrupt),
+    unwinding the file in hand first. The signals were held since the fork; they are let through now."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _worker_terminated)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
+def _worker_terminated(signum, frame) -> None:
+    if _Worker.busy:
+        raise _Stopped()
+    os._exit(128 + signum)  # between files: nothing to unwind, and no result is awaited any more
+
+
 def _migrate_job(job: tuple) -> FileResult:
-    return migrate_file(*job)
+    _Worker.busy = True
+    try:
+        return migrate_file(*job)
+    except _Stopped:
+        os._exit(128 + signal.SIGTERM)  # the file is as it was or fully written; its temporary is gone
+    finally:
+        _Worker.busy = False
+
+
+STOP_GRACE = 2.0  # seconds a worker has to unwind on SIGTERM before it is killed
 
 
 def migrate_paths(files: list[Path], settings: Settings, config: Config, write: bool, jobs: int):
@@ -196,7 +238,9 @@ def migrate_paths(files: list[Path], settings: Settings, config: Config, write: 
     files' order as they come. Each file is written atomically by whichever process migrated it.
 
     Stopped part-way (Ctrl-C, SIGTERM), the files not started are cancelled and the ones in progress
-    are finished, so every file is left as it was or fully migrated.
+    are finished, so every file is left as it was or fully migrated. A second interrupt while they
+    finish stops the workers at once (each removes the temporary file of a write it had begun) and is
+    raised in its turn. The caller closes the generator when it stops early, so this happens then.
     """
     from kerasfix.reporters import relative_name
 
@@ -207,12 +251,55 @@ def migrate_paths(files: list[Path], settings: Settings, config: Config, write: 
         return
     from concurrent.futures import ProcessPoolExecutor
 
-    pool = ProcessPoolExecutor(max_workers=jobs)
+    pool, futures = None, []
     try:
-        futures = [pool.submit(_migrate_job, job) for job in work]
+        # the workers are forked with SIGINT and SIGTERM held, until _start_worker has set their handlers
+        with signals_deferred():
+            pool = ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker)
+            futures = [pool.submit(_migrate_job, job) for job in work]
         for future in futures:
             yield future.result()
+        pool.shutdown(wait=True)
     except BaseException:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if pool is not None:
+            _stop(pool, futures, files)
         raise
-    pool.shutdown(wait=True)
+
+
+def _stop(pool, futures: list, paths: list[Path]) -> None:
+    """After an interrupt: cancel the files not started and wait for the ones in progress; on a second
+    interrupt (or SIGTERM) meanwhile, end the workers now and let that one propagate."""
+    import concurrent.futures
+
+    try:
+        pool.shutdown(wait=False, cancel_futures=True)
+        # Polled: the pool cancels futures without notifying their waiters, so a wait for them all
+        # would never end.
+        while not all(future.done() for future in futures):
+            concurrent.futures.wait([future for future in futures if not future.done()], timeout=0.05)
+        pool.shutdown(wait=True)
+    except BaseException:
+        with signals_deferred():  # a third Ctrl-C waits until the workers are gone
+            _end_workers([path for path, future in zip(paths, futures) if not future.done()])
+        raise
+
+
+def _end_workers(unfinished: list[Path]) -> None:
+    """SIGTERM to every worker, SIGKILL to any still there after STOP_GRACE; the temporary files a
+    killed worker may have left are removed."""
+    import multiprocessing
+    import time
+
+    workers = multiprocessing.active_children()
+    for worker in workers:
+        worker.terminate()
+    deadline = time.monotonic() + STOP_GRACE
+    for worker in workers:
+        worker.join(max(0.0, deadline - time.monotonic()))
+    killed = [worker for worker in workers if worker.is_alive()]
+    for worker in killed:
+        worker.kill()
+        worker.join()
+    if killed:
+        for path in unfinished:
+            remove_temporaries(path)

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import glob
 import io
 import os
 import re
 import signal
+import stat
 import tempfile
 import threading
 import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from kerasfix.findings import Location
-
-if TYPE_CHECKING:
-    from kerasfix.notebook import NotebookText
+from kerasfix.notebook import NotebookText
+from kerasfix.sourceerror import SourceError
 
 
 # A line ends as Python ends one: CRLF, CR or LF.
@@ -30,15 +30,6 @@ def line_starts(text: str) -> list[int]:
     return [0] + [match.end() for match in NEWLINE_RE.finditer(text)]
 
 
-class SourceError(Exception):
-    """A file that cannot be read as source; the message says why, for the user."""
-
-    def __init__(self, message: str, row: int | None = None, cell: int | None = None) -> None:
-        super().__init__(message)
-        self.row = row
-        self.cell = cell
-
-
 @dataclass
 class Source:
     """Python text to analyse, with what is needed to map positions back and to write it out."""
@@ -47,7 +38,7 @@ class Source:
     text: str
     raw: bytes
     encoding: str = "utf-8"
-    notebook: "NotebookText | None" = None
+    notebook: NotebookText | None = None
     _line_starts: list[int] = field(default_factory=list, repr=False)
 
     @property
@@ -106,19 +97,54 @@ def decode_python(raw: bytes) -> tuple[str, str]:
     return text, encoding
 
 
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def read_file(path: Path) -> bytes:
+    """The bytes of a regular file; SourceError for anything else. The type is checked before the
+    file is opened (and again on the open file): opening a FIFO would wait for a writer forever."""
+    try:
+        kind = _not_regular(os.stat(path).st_mode)
+        if kind is None:
+            descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+            with open(descriptor, "rb") as handle:
+                kind = _not_regular(os.fstat(descriptor).st_mode)
+                if kind is None:
+                    return handle.read()
+    except OSError as error:
+        raise SourceError(f"cannot read file: {error.strerror or error}") from None
+    raise SourceError(f"cannot read file: it is {kind}, not a regular file")
+
+
+def _not_regular(mode: int) -> str | None:
+    if stat.S_ISREG(mode):
+        return None
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
 def read_source(path: Path, raw: bytes | None = None) -> Source:
     if raw is None:
-        try:
-            raw = path.read_bytes()
-        except OSError as error:
-            raise SourceError(f"cannot read file: {error.strerror or error}") from None
+        raw = read_file(path)
     if path.suffix == ".ipynb":
-        from kerasfix.notebook import NotebookText
-
         notebook = NotebookText.parse(raw)
         return Source(path=path, text=notebook.text, raw=raw, notebook=notebook)
     text, encoding = decode_python(raw)
     return Source(path=path, text=text, raw=raw, encoding=encoding)
+
+
+TEMPORARY_SUFFIX = ".kerasfix-tmp"  # write_atomically's temporary files: .<name>.<random>.kerasfix-tmp
+
+
+def remove_temporaries(path: Path) -> None:
+    """Remove temporary files that `write_atomically(path, ...)` left behind in a process killed
+    outright (SIGKILL), which had no chance to remove its own."""
+    target = Path(os.path.realpath(path))
+    for leftover in target.parent.glob(f".{glob.escape(target.name)}.*{TEMPORARY_SUFFIX}"):
+        try:
+            leftover.unlink()
+        except OSError:
+            pass
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -134,8 +160,8 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise PermissionError(13, "file is read-only", str(path))
     temporary = None
     try:
-        with _signals_deferred():  # an interrupt cannot land between creating the file and knowing its name
-            descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".kerasfix-tmp", dir=target.parent)
+        with signals_deferred():  # an interrupt cannot land between creating the file and knowing its name
+            descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMPORARY_SUFFIX, dir=target.parent)
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -152,7 +178,7 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 
 @contextlib.contextmanager
-def _signals_deferred():
+def signals_deferred():
     """Hold SIGINT and SIGTERM back for the duration (where the platform can); they arrive after."""
     block = getattr(signal, "pthread_sigmask", None)
     if block is None or threading.current_thread() is not threading.main_thread():

@@ -6,29 +6,20 @@ from __future__ import annotations
 
 import os
 import textwrap
-from pathlib import Path
 
 import pytest
 
-from conftest import run_kerasfix
+from conftest import cli, findings as engine_findings, migrate
 from kerasfix import registry
-from kerasfix.engine import Settings, check_source, fix_text
 from kerasfix.findings import Finding
-from kerasfix.source import Source
 
 DEFAULT = registry.default_codes()
 GRAPH_CODES = ("KF201", "KF202", "KF203", "KF204", "KF205", "KF206", "KF207", "KF208", "KF209", "KF401", "KF402", "KF403")
 
 
-def _source(text: str) -> Source:
-    text = textwrap.dedent(text)
-    return Source(path=Path("model.py"), text=text, raw=text.encode())
-
-
 def findings(text: str, enabled: frozenset[str] = DEFAULT) -> list[Finding]:
-    found, error = check_source(_source(text), Settings(enabled=enabled))
-    assert error is None, error
-    return found
+    """The findings of a program written indented in a triple-quoted string."""
+    return engine_findings(textwrap.dedent(text), enabled)
 
 
 def graph_findings(text: str, enabled: frozenset[str] = DEFAULT) -> list[Finding]:
@@ -49,7 +40,7 @@ def silent(text: str) -> None:
 
 
 def fixed(text: str, unsafe: bool = False) -> str:
-    return fix_text(_source(text), Settings(enabled=DEFAULT, unsafe_fixes=unsafe)).text
+    return migrate(textwrap.dedent(text), DEFAULT, unsafe=unsafe)
 
 
 # --- KF401 incompatible merge shapes -------------------------------------------------------------------
@@ -673,9 +664,9 @@ def test_kf209_reported_when_selected():
 def test_kf209_cli_only_with_select(tmp_path):
     program = tmp_path / "chain.py"
     program.write_text(textwrap.dedent(CHAIN), encoding="utf-8")
-    default = run_kerasfix("check", "--isolated", "--no-cache", str(program))
+    default = cli("check", "--isolated", "--no-cache", str(program))
     assert "KF209" not in default.stdout
-    selected = run_kerasfix("check", "--isolated", "--no-cache", "--extend-select", "KF209", str(program))
+    selected = cli("check", "--isolated", "--no-cache", "--extend-select", "KF209", str(program))
     assert selected.returncode == 1 and "KF209" in selected.stdout
 
 
@@ -741,7 +732,7 @@ def test_kf201_reported_on_the_keras1_program():
 def test_kf201_migrated_program_has_the_same_static_parameter_count():
     from kerasfix.summary import summarise_source
 
-    migrated = fix_text(_source(KERAS1_MERGE), Settings(enabled=DEFAULT, unsafe_fixes=True)).text
+    migrated = fixed(KERAS1_MERGE, unsafe=True)
     models = {record["name"]: record for record in summarise_source(migrated)}
     assert models["model"]["kind"] == "Functional"
     assert models["model"]["total_params"] == KERAS1_MERGE_PARAMS
@@ -751,7 +742,7 @@ def test_kf201_migrated_program_has_the_same_static_parameter_count():
 def test_kf201_migrated_program_builds_with_the_same_parameter_count(tmp_path):
     program = tmp_path / "merge_towers.py"
     program.write_text(KERAS1_MERGE, encoding="utf-8")
-    result = run_kerasfix("migrate", "--unsafe-fixes", "--isolated", "--no-cache", str(program))
+    result = cli("migrate", "--unsafe-fixes", "--isolated", "--no-cache", str(program))
     # exit 1 only means other findings remain; this test is about the KF201 rewrite
     assert result.returncode in (0, 1) and "KF201" in result.stdout, result.stdout + result.stderr
     migrated = program.read_text(encoding="utf-8")

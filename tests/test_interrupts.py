@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import LEGACY, MIGRATED, ROOT, run_kerasfix
-from kerasfix.cli import main
+from conftest import LEGACY, MIGRATED, ROOT, cli, shown
 
 FIXTURE = ROOT / "fixtures" / "scripts" / "keras1_cnn.py"
 COPIES = 300
@@ -32,16 +31,11 @@ def migrated_fixture(tmp_path_factory) -> bytes:
     """The fixture as a clean, uninterrupted run migrates it."""
     copy = tmp_path_factory.mktemp("clean") / "model.py"
     shutil.copyfile(FIXTURE, copy)
-    result = run_kerasfix("migrate", "--isolated", "--unsafe-fixes", str(copy))
+    result = cli("migrate", "--isolated", "--unsafe-fixes", str(copy))
     assert result.returncode in (0, 1), result.stdout + result.stderr
     migrated = copy.read_bytes()
     assert migrated != FIXTURE.read_bytes()
     return migrated
-
-
-def shown(path: Path) -> str:
-    """A path as the CLI names it: relative to the directory it runs in."""
-    return os.path.relpath(path, ROOT)
 
 
 def _tree(root: Path) -> list[Path]:
@@ -103,7 +97,7 @@ def test_a_signal_mid_run_leaves_every_file_whole(tmp_path: Path, migrated_fixtu
     ["disk full while writing", "no permission to create the temporary file"],
 )
 def test_a_failed_write_is_reported_and_the_other_files_are_migrated(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], failure: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str
 ) -> None:
     names = ["a.py", "victim.py", "z.py"]
     for name in names:
@@ -130,11 +124,10 @@ def test_a_failed_write_is_reported_and_the_other_files_are_migrated(
 
     monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
     monkeypatch.setattr(os, "fsync", fsync)
-    monkeypatch.chdir(tmp_path)
 
-    code = main(["migrate", "--isolated", *names])
-    out = capsys.readouterr().out
-    assert code == 1, out
+    result = cli("migrate", "--isolated", *names, cwd=tmp_path)  # in this process, where the failures are patched in
+    out = result.stdout
+    assert result.returncode == 1, out
     reason = os.strerror(errno.EACCES if failure.startswith("no permission") else errno.ENOSPC)
     assert f"victim.py: error: cannot write the fixed file: {reason}; it was left unchanged" in out
     assert "a.py: fixed 2" in out and "z.py: fixed 2" in out and "victim.py: fixed" not in out and "would fix" not in out
@@ -155,7 +148,7 @@ def test_a_read_only_directory_is_reported_and_other_directories_migrated(tmp_pa
     (open_ / "model.py").write_text(LEGACY)
     locked.chmod(0o555)
     try:
-        result = run_kerasfix("migrate", "--isolated", str(tmp_path))
+        result = cli("migrate", "--isolated", str(tmp_path))
         assert result.returncode == 1, result.stdout + result.stderr
         assert f"{shown(locked / 'model.py')}: error: cannot write the fixed file: Permission denied" in result.stdout
         assert "1 file could not be processed" in result.stdout

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_kerasfix
+from conftest import cli, run_kerasfix
 
 LEGACY = (
     "from keras.layers import Input, Dense, merge\n"
@@ -33,6 +33,7 @@ MIGRATED = (
 
 
 def test_migrate_rewrites_in_place_and_is_idempotent(tmp_path: Path) -> None:
+    # in a process of its own, as users run it; the other single-process tests below run it in this one
     path = tmp_path / "model.py"
     path.write_text(LEGACY)
     first = run_kerasfix("migrate", str(path))
@@ -48,9 +49,9 @@ def test_migrate_rewrites_in_place_and_is_idempotent(tmp_path: Path) -> None:
 def test_check_and_diff_write_nothing(tmp_path: Path) -> None:
     path = tmp_path / "model.py"
     path.write_text(LEGACY)
-    check = run_kerasfix("migrate", "--check", str(path))
+    check = cli("migrate", "--check", str(path))
     assert check.returncode == 1
-    diff = run_kerasfix("migrate", "--diff", str(path))
+    diff = cli("migrate", "--diff", str(path))
     assert diff.returncode == 1
     assert "-joined = merge([left, right], mode='concat')  # keep this comment" in diff.stdout
     assert "+joined = concatenate([left, right])  # keep this comment" in diff.stdout
@@ -60,7 +61,7 @@ def test_check_and_diff_write_nothing(tmp_path: Path) -> None:
 def test_crlf_line_endings_are_kept(tmp_path: Path) -> None:
     path = tmp_path / "model.py"
     path.write_bytes(LEGACY.replace("\n", "\r\n").encode())
-    assert run_kerasfix("migrate", str(path)).returncode == 0
+    assert cli("migrate", str(path)).returncode == 0
     assert path.read_bytes() == MIGRATED.replace("\n", "\r\n").encode()
 
 
@@ -69,7 +70,7 @@ def test_bom_and_latin1_cookie_are_kept(tmp_path: Path) -> None:
     bom.write_bytes(b"\xef\xbb\xbf# caf\xc3\xa9\n" + LEGACY.encode())
     latin = tmp_path / "latin.py"
     latin.write_bytes(b"# -*- coding: latin-1 -*-\n# caf\xe9\n" + LEGACY.encode())
-    assert run_kerasfix("migrate", str(bom), str(latin)).returncode == 0
+    assert cli("migrate", str(bom), str(latin)).returncode == 0
     assert bom.read_bytes() == b"\xef\xbb\xbf# caf\xc3\xa9\n" + MIGRATED.encode()
     assert latin.read_bytes() == b"# -*- coding: latin-1 -*-\n# caf\xe9\n" + MIGRATED.encode()
 
@@ -78,7 +79,7 @@ def test_permissions_are_kept(tmp_path: Path) -> None:
     path = tmp_path / "train.py"
     path.write_text(LEGACY)
     path.chmod(0o750)
-    assert run_kerasfix("migrate", str(path)).returncode == 0
+    assert cli("migrate", str(path)).returncode == 0
     assert stat.S_IMODE(path.stat().st_mode) == 0o750
     assert path.read_text() == MIGRATED
     assert not [p for p in tmp_path.iterdir() if p.name != "train.py"], "temporary files left behind"
@@ -91,7 +92,7 @@ def test_read_only_file_is_reported_and_others_fixed(tmp_path: Path) -> None:  #
     locked.chmod(0o444)
     other = tmp_path / "other.py"
     other.write_text(LEGACY)
-    result = run_kerasfix("migrate", str(tmp_path))
+    result = cli("migrate", str(tmp_path))
     assert result.returncode == 1
     assert "read-only" in result.stdout
     assert locked.read_text() == LEGACY
@@ -104,7 +105,7 @@ def test_read_only_file_is_never_written_even_by_root(tmp_path: Path) -> None:
     locked.chmod(0o444)
     other = tmp_path / "other.py"
     other.write_text(LEGACY)
-    result = run_kerasfix("migrate", str(tmp_path))
+    result = cli("migrate", str(tmp_path))
     assert result.returncode == 1
     assert "locked.py" in result.stdout and "read-only" in result.stdout
     assert locked.read_text() == LEGACY
@@ -116,7 +117,7 @@ def test_unparsable_file_is_reported_and_others_fixed(tmp_path: Path) -> None:
     broken.write_text("from keras.layers import merge\ndef build(:\n    pass\n")
     good = tmp_path / "good.py"
     good.write_text(LEGACY)
-    result = run_kerasfix("migrate", str(tmp_path))
+    result = cli("migrate", str(tmp_path))
     assert result.returncode == 1
     assert "broken.py:2" in result.stdout and "syntax error" in result.stdout
     assert good.read_text() == MIGRATED
@@ -131,17 +132,17 @@ def test_symlinks_are_skipped_when_walking_and_never_written(tmp_path: Path) -> 
     tree = tmp_path / "tree"
     tree.mkdir()
     (tree / "link.py").symlink_to(target)
-    result = run_kerasfix("migrate", str(tree))
+    result = cli("migrate", str(tree))
     assert result.returncode == 0
     assert target.read_text() == LEGACY
-    explicit = run_kerasfix("migrate", str(tree / "link.py"))
+    explicit = cli("migrate", str(tree / "link.py"))
     assert explicit.returncode == 1 and "symbolic link" in explicit.stdout
     assert target.read_text() == LEGACY
-    assert run_kerasfix("check", str(tree / "link.py")).returncode == 1  # check follows an explicit link
+    assert cli("check", str(tree / "link.py")).returncode == 1  # check follows an explicit link
 
 
 def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
-    result = run_kerasfix("migrate", str(tmp_path / "nope.py"))
+    result = cli("migrate", str(tmp_path / "nope.py"))
     assert result.returncode == 2
     assert "no such file" in result.stderr
 
@@ -149,10 +150,10 @@ def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
 def test_unsafe_fixes_only_on_request(tmp_path: Path) -> None:
     path = tmp_path / "cos.py"
     path.write_text("from keras.layers import merge\nsim = merge([u, v], mode='cos', dot_axes=1)\n")
-    safe = run_kerasfix("migrate", str(path))
+    safe = cli("migrate", str(path))
     assert safe.returncode == 1 and "--unsafe-fixes" in safe.stdout
     assert "merge" in path.read_text()
-    unsafe = run_kerasfix("migrate", "--unsafe-fixes", str(path))
+    unsafe = cli("migrate", "--unsafe-fixes", str(path))
     assert unsafe.returncode == 0
     assert path.read_text() == "from keras.layers import dot\nsim = dot([u, v], axes=1, normalize=True)\n"
 
@@ -162,7 +163,7 @@ def test_target_decides_new_imports_only_without_a_style(tmp_path: Path) -> None
     code = "from keras.layers.merge import *\nx = merge([a, b], mode='concat')\n"
     path.write_text(code)
     # KF101 alone: the module rename (KF303) would otherwise turn the star import into keras.layers
-    assert run_kerasfix("migrate", "--select", "KF101", str(path)).returncode == 0
+    assert cli("migrate", "--select", "KF101", str(path)).returncode == 0
     assert path.read_text() == "from keras.layers.merge import *\nfrom keras.layers import concatenate\nx = concatenate([a, b])\n"
 
 

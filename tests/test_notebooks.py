@@ -4,32 +4,15 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import check_json, cli
 
 MERGE_IMPORT = "from keras.layers import Input, merge\n"
-
-
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    # PYTHONSAFEPATH: a test file named like a stdlib module (copy.py) must not shadow it via `-m`'s cwd entry
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), NO_COLOR="1", PYTHONSAFEPATH="1")
-    return subprocess.run(
-        [sys.executable, "-m", "kerasfix", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
-    )
-
-
-def check_json(path: Path, cwd: Path) -> list[dict]:
-    result = run("check", "--output-format", "json", str(path.relative_to(cwd)), cwd=cwd)
-    assert result.returncode in (0, 1), result.stderr
-    return json.loads(result.stdout)
 
 
 def write_notebook(path: Path, cells: list, *, strings: bool = False) -> dict:
@@ -74,14 +57,14 @@ def test_findings_name_the_cell_and_the_line_within_it(tmp_path: Path) -> None:
             new_code_cell("from keras.models import Model\n\n\nmodel = Model(input=[a, b],\n              output=c)"),
         ],
     )
-    text = run("check", "--no-source", "model.ipynb", cwd=tmp_path)
+    text = cli("check", "--no-source", "model.ipynb", cwd=tmp_path)
     assert text.returncode == 1, text.stderr
     lines = [line for line in text.stdout.splitlines() if ": KF" in line]
     assert len(lines) == 2, text.stdout  # nothing from the markdown cells
     assert lines[0].startswith("model.ipynb:cell 3:2:5: KF101 ")
     assert lines[1].startswith("model.ipynb:cell 5:4:9: KF102 ")
 
-    findings = check_json(path, tmp_path)
+    findings = check_json("model.ipynb", cwd=tmp_path)
     assert [(f["code"], f["location"], f["end_location"]) for f in findings] == [
         # end_location is one past the last character, as in Ruff
         ("KF101", {"row": 2, "column": 5, "cell": 3}, {"row": 2, "column": 5 + len("merge([a, b], mode='concat')"), "cell": 3}),
@@ -94,7 +77,7 @@ def test_findings_name_the_cell_and_the_line_within_it(tmp_path: Path) -> None:
 def test_source_excerpt_shows_the_line_of_the_cell(tmp_path: Path) -> None:
     path = tmp_path / "nb.ipynb"
     write_notebook(path, [new_code_cell(MERGE_IMPORT), new_code_cell("x = 1\ny = merge([a, a], mode='mul')\n")])
-    out = run("check", "nb.ipynb", cwd=tmp_path).stdout
+    out = cli("check", "nb.ipynb", cwd=tmp_path).stdout
     assert "nb.ipynb:cell 2:2:5: KF101" in out
     assert "2 | y = merge([a, a], mode='mul')" in out
     caret_line = out.splitlines()[out.splitlines().index("2 | y = merge([a, a], mode='mul')") + 1]
@@ -131,7 +114,7 @@ def test_magics_neither_break_parsing_nor_get_rewritten(tmp_path: Path) -> None:
             new_code_cell("%time d = merge([a, a], mode='sum')\ne = merge([d, d], mode='ave')  # after a line magic\n"),
         ],
     )
-    check = run("check", "--output-format", "json", "magic.ipynb", cwd=tmp_path)
+    check = cli("check", "--output-format", "json", "magic.ipynb", cwd=tmp_path)
     assert check.returncode == 1, check.stdout + check.stderr
     findings = json.loads(check.stdout)
     assert all(f["code"] is not None for f in findings), findings  # no parse error
@@ -140,7 +123,7 @@ def test_magics_neither_break_parsing_nor_get_rewritten(tmp_path: Path) -> None:
         ("KF101", {"row": 2, "column": 5, "cell": 5}),
     ]
 
-    migrate = run("migrate", "magic.ipynb", cwd=tmp_path)
+    migrate = cli("migrate", "magic.ipynb", cwd=tmp_path)
     assert migrate.returncode == 0, migrate.stdout + migrate.stderr
     after = json.loads(path.read_text(encoding="utf-8"))
     cells = [source_of(cell) for cell in after["cells"]]
@@ -156,7 +139,7 @@ def test_magics_neither_break_parsing_nor_get_rewritten(tmp_path: Path) -> None:
 def test_magics_survive_in_cells_with_windows_line_endings(tmp_path: Path) -> None:
     path = tmp_path / "crlf.ipynb"
     write_notebook(path, [new_code_cell("from keras.layers import merge\r\n%matplotlib inline\r\n!nvidia-smi\r\nx = merge([a, b], mode='concat')\r\n")])
-    result = run("migrate", "crlf.ipynb", cwd=tmp_path)
+    result = cli("migrate", "crlf.ipynb", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     cell = json.loads(path.read_text(encoding="utf-8"))["cells"][0]
     assert source_of(cell) == "from keras.layers import concatenate\r\n%matplotlib inline\r\n!nvidia-smi\r\nx = concatenate([a, b])\r\n"
@@ -187,7 +170,7 @@ def test_migrate_rewrites_only_code_cell_sources(tmp_path: Path) -> None:
     path.write_text(json.dumps(before, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     raw_before = path.read_bytes()
 
-    result = run("migrate", "train.ipynb", cwd=tmp_path)
+    result = cli("migrate", "train.ipynb", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "fixed 2" in result.stdout
     after = json.loads(path.read_text(encoding="utf-8"))
@@ -210,10 +193,10 @@ def test_migrate_rewrites_only_code_cell_sources(tmp_path: Path) -> None:
     ]
 
     raw_after = path.read_bytes()
-    again = run("migrate", "train.ipynb", cwd=tmp_path)
+    again = cli("migrate", "train.ipynb", cwd=tmp_path)
     assert again.returncode == 0, again.stdout + again.stderr
     assert path.read_bytes() == raw_after
-    assert run("check", "train.ipynb", cwd=tmp_path).returncode == 0
+    assert cli("check", "train.ipynb", cwd=tmp_path).returncode == 0
 
 
 def test_import_in_one_cell_serves_a_call_in_a_later_cell(tmp_path: Path) -> None:
@@ -226,10 +209,10 @@ def test_import_in_one_cell_serves_a_call_in_a_later_cell(tmp_path: Path) -> Non
             new_code_cell("a = Input(shape=(3,))\n\nc = merge([a, a], mode='max', name='m')"),
         ],
     )
-    findings = check_json(path, tmp_path)
+    findings = check_json("cross.ipynb", cwd=tmp_path)
     assert [(f["code"], f["location"]) for f in findings] == [("KF101", {"row": 3, "column": 5, "cell": 3})]
 
-    assert run("migrate", "cross.ipynb", cwd=tmp_path).returncode == 0
+    assert cli("migrate", "cross.ipynb", cwd=tmp_path).returncode == 0
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
     assert source_of(cells[0]) == "import numpy as np\nfrom keras.layers import maximum, Input\n"
     assert cells[1]["source"] == ["Build the inputs."]
@@ -239,7 +222,7 @@ def test_import_in_one_cell_serves_a_call_in_a_later_cell(tmp_path: Path) -> Non
     # without the import in cell 1, `merge` in cell 3 is not Keras's: nothing to report
     other = tmp_path / "other.ipynb"
     write_notebook(other, [new_code_cell("import numpy as np\n"), new_code_cell("c = merge([a, a], mode='max')\n")])
-    assert check_json(other, tmp_path) == []
+    assert check_json("other.ipynb", cwd=tmp_path) == []
 
 
 @pytest.mark.parametrize("strings", [False, True], ids=["list-sources", "string-sources"])
@@ -256,7 +239,7 @@ def test_source_form_is_kept(tmp_path: Path, strings: bool) -> None:
         path.write_text(json.dumps(before, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     assert isinstance(before["cells"][0]["source"], list) is not strings
 
-    assert run("migrate", "form.ipynb", cwd=tmp_path).returncode == 0
+    assert cli("migrate", "form.ipynb", cwd=tmp_path).returncode == 0
     after = json.loads(path.read_text(encoding="utf-8"))
     expected = "from keras.layers import Input, concatenate\na = Input(shape=(2,))\nb = concatenate([a, a])\n"
     if strings:
@@ -274,7 +257,7 @@ def test_non_ascii_notebook_keeps_its_encoding_style(tmp_path: Path) -> None:
         notebook = new_notebook()
         notebook.cells = [new_markdown_cell("Modèle — 模型"), new_code_cell(MERGE_IMPORT + "c = merge([a, a], mode='sum')  # café\n")]
         path.write_text(json.dumps(notebook, indent=1, ensure_ascii=ensure_ascii) + "\n", encoding="utf-8")
-        assert run("migrate", name, cwd=tmp_path).returncode == 0
+        assert cli("migrate", name, cwd=tmp_path).returncode == 0
         text = path.read_text(encoding="utf-8")
         assert ("Modèle" in text) is not ensure_ascii
         assert ("\\u00e8" in text) is ensure_ascii
@@ -293,7 +276,7 @@ def test_broken_notebooks_are_errors_and_other_files_are_still_checked(tmp_path:
     write_notebook(good, [new_code_cell(MERGE_IMPORT + "c = merge([a, a], mode='concat')\n")])
     (tmp_path / "plain.py").write_text("from keras.models import Model\nm = Model(input=x, output=y)\n")
 
-    text = run("check", "--no-source", ".", cwd=tmp_path)
+    text = cli("check", "--no-source", ".", cwd=tmp_path)
     assert text.returncode == 1
     assert "good.ipynb:cell 1:2:5: KF101" in text.stdout
     assert "plain.py:2:5: KF102" in text.stdout
@@ -302,12 +285,12 @@ def test_broken_notebooks_are_errors_and_other_files_are_still_checked(tmp_path:
     assert "empty.ipynb" not in text.stdout
     assert "2 files could not be checked" in text.stdout
 
-    items = json.loads(run("check", "--output-format", "json", ".", cwd=tmp_path).stdout)
+    items = json.loads(cli("check", "--output-format", "json", ".", cwd=tmp_path).stdout)
     errors = {item["filename"]: item for item in items if item["code"] is None}
     assert set(errors) == {"bad.ipynb", "old.ipynb"}
     assert sorted(item["code"] for item in items if item["code"]) == ["KF101", "KF102"]
 
-    migrate = run("migrate", ".", cwd=tmp_path)
+    migrate = cli("migrate", ".", cwd=tmp_path)
     assert migrate.returncode == 1
     assert "2 files could not be processed" in migrate.stdout
     assert "concatenate" in good.read_text() and "inputs=x" in (tmp_path / "plain.py").read_text()
@@ -316,10 +299,10 @@ def test_broken_notebooks_are_errors_and_other_files_are_still_checked(tmp_path:
 def test_syntax_error_in_a_cell_is_located_in_that_cell(tmp_path: Path) -> None:
     path = tmp_path / "syntax.ipynb"
     write_notebook(path, [new_code_cell(MERGE_IMPORT), new_code_cell("x = 1\ny = merge([x, x]\n"), new_code_cell("z = 3\n")])
-    result = run("check", "syntax.ipynb", cwd=tmp_path)
+    result = cli("check", "syntax.ipynb", cwd=tmp_path)
     assert result.returncode == 1
     assert "syntax.ipynb:cell 2:2:" in result.stdout and "syntax error" in result.stdout
-    item = json.loads(run("check", "--output-format", "json", "syntax.ipynb", cwd=tmp_path).stdout)[0]
+    item = json.loads(cli("check", "--output-format", "json", "syntax.ipynb", cwd=tmp_path).stdout)[0]
     assert item["code"] is None and item["location"]["cell"] == 2 and item["location"]["row"] == 2
 
 
@@ -327,7 +310,7 @@ def test_diff_of_a_notebook_shows_the_real_magic_lines(tmp_path: Path) -> None:
     path = tmp_path / "diff.ipynb"
     write_notebook(path, [new_code_cell("%matplotlib inline\n" + MERGE_IMPORT + "c = merge([a, a], mode='concat')\n")])
     before = path.read_bytes()
-    result = run("migrate", "--diff", "diff.ipynb", cwd=tmp_path)
+    result = cli("migrate", "--diff", "diff.ipynb", cwd=tmp_path)
     assert path.read_bytes() == before
     assert "+c = concatenate([a, a])" in result.stdout
     assert "kerasfix-magic" not in result.stdout

@@ -20,11 +20,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from conftest import LEGACY, MIGRATED, ROOT, run_kerasfix
-
-def shown(path: Path) -> str:
-    """A path as the CLI names it: relative to the directory it runs in."""
-    return os.path.relpath(path, ROOT)
+from conftest import LEGACY, MIGRATED, ROOT, cli, shown
 
 
 def _snapshot(directory: Path) -> dict[str, bytes]:
@@ -43,7 +39,7 @@ def test_empty_file_is_clean_and_left_alone(tmp_path: Path) -> None:
     blank = tmp_path / "blank.py"
     blank.write_bytes(b"\n")
     for args in (("check", "--no-cache"), ("migrate",), ("migrate", "--check")):
-        result = run_kerasfix(*args, str(empty), str(blank))
+        result = cli(*args, str(empty), str(blank))
         assert result.returncode == 0, result.stdout + result.stderr
         assert "error" not in result.stdout.lower() and not result.stderr
     assert empty.read_bytes() == b"" and blank.read_bytes() == b"\n"
@@ -54,10 +50,10 @@ def test_file_of_only_comments_is_clean_and_left_alone(tmp_path: Path) -> None:
     # comments that mention Keras (so the file is parsed, not skipped as Keras-free)
     text = "# model = Model(input=a, output=b)\n# from keras.layers import merge\n#\n"
     path.write_text(text)
-    check = run_kerasfix("check", "--no-cache", str(path))
+    check = cli("check", "--no-cache", str(path))
     assert check.returncode == 0, check.stdout + check.stderr
     assert "All checks passed" in check.stdout
-    migrate = run_kerasfix("migrate", str(path))
+    migrate = cli("migrate", str(path))
     assert migrate.returncode == 0, migrate.stdout + migrate.stderr
     assert "Fixed 0 findings in 0 files" in migrate.stdout
     assert path.read_text() == text
@@ -79,10 +75,10 @@ def test_tab_indented_keras1_file_is_migrated_and_keeps_its_tabs(tmp_path: Path)
         "\treturn model\n"
     )
     path.write_text(before)
-    check = run_kerasfix("check", "--no-cache", "--no-source", str(path))
+    check = cli("check", "--no-cache", "--no-source", str(path))
     assert check.returncode == 1
     assert f"{shown(path)}:8:13: KF310" in check.stdout and f"{shown(path)}:10:13: KF311" in check.stdout
-    result = run_kerasfix("migrate", str(path))
+    result = cli("migrate", str(path))
     assert result.returncode == 0, result.stdout + result.stderr
     after = path.read_text()
     assert after == (
@@ -99,7 +95,7 @@ def test_tab_indented_keras1_file_is_migrated_and_keeps_its_tabs(tmp_path: Path)
         "\treturn model\n"
     )
     ast.parse(after)
-    assert run_kerasfix("check", "--no-cache", str(path)).returncode == 0
+    assert cli("check", "--no-cache", str(path)).returncode == 0
 
 
 def test_mixed_line_endings_are_kept_byte_for_byte(tmp_path: Path) -> None:
@@ -116,7 +112,7 @@ def test_mixed_line_endings_are_kept_byte_for_byte(tmp_path: Path) -> None:
         ("# the end, without a final newline", ""),
     ]
     path.write_bytes("".join(text + ending for text, ending in lines).encode())
-    result = run_kerasfix("migrate", str(path))
+    result = cli("migrate", str(path))
     assert result.returncode == 0, result.stdout + result.stderr
     changed = {
         0: "from keras.layers import Dense, Dropout, Conv2D",
@@ -126,7 +122,7 @@ def test_mixed_line_endings_are_kept_byte_for_byte(tmp_path: Path) -> None:
     }
     expected = "".join(changed.get(i, text) + ending for i, (text, ending) in enumerate(lines)).encode()
     assert path.read_bytes() == expected
-    again = run_kerasfix("migrate", "--check", str(path))
+    again = cli("migrate", "--check", str(path))
     assert again.returncode == 0 and path.read_bytes() == expected
 
 
@@ -136,7 +132,7 @@ def test_a_new_layer_goes_after_a_statement_continued_by_a_backslash(tmp_path: P
         "from keras.models import Sequential\nfrom keras.layers import Embedding\n"
         "m = Sequential()\nm.add(Embedding(100, 8, dropout=0.2)) \\\n\nx = 1\n"
     )
-    assert run_kerasfix("migrate", "--unsafe-fixes", str(path)).returncode == 0
+    assert cli("migrate", "--unsafe-fixes", str(path)).returncode == 0
     assert path.read_text() == (
         "from keras.models import Sequential\nfrom keras.layers import Embedding, SpatialDropout1D\n"
         "m = Sequential()\nm.add(Embedding(100, 8)) \\\n\nm.add(SpatialDropout1D(0.2))\nx = 1\n"
@@ -149,9 +145,9 @@ def test_form_feeds_before_statements_do_not_move_later_edits(tmp_path: Path) ->
     path = tmp_path / "paged.py"
     text = "import keras\n\x0cx = 1\n\x0c\ny = keras.layers.convolutional.Conv2D(8, 3)\nz = keras.layers.Dense(output_dim=2)\n"
     path.write_text(text)
-    check = run_kerasfix("check", "--no-cache", "--no-source", str(path))
+    check = cli("check", "--no-cache", "--no-source", str(path))
     assert f"{shown(path)}:4:5: KF303" in check.stdout and f"{shown(path)}:5:5: KF310" in check.stdout, check.stdout
-    assert run_kerasfix("migrate", str(path)).returncode == 0
+    assert cli("migrate", str(path)).returncode == 0
     assert path.read_text() == text.replace(".convolutional.Conv2D", ".Conv2D").replace("output_dim", "units")
 
     # the fix's line starts with one, and the import is tidied: the page break stays where it was;
@@ -193,7 +189,7 @@ def test_form_feeds_before_statements_do_not_move_later_edits(tmp_path: Path) ->
     for name, (before, after) in cases.items():
         path = tmp_path / name
         path.write_bytes(before.encode())
-        result = run_kerasfix("migrate", "--unsafe-fixes", str(path))
+        result = cli("migrate", "--unsafe-fixes", str(path))
         assert result.returncode == 0, result.stdout + result.stderr
         migrated = path.read_bytes().decode()
         if after is not None:
@@ -297,15 +293,15 @@ def test_invalid_utf8_is_reported_by_name_and_the_others_still_run(tmp_path: Pat
     good = _good_file(tmp_path)
     before = bad.read_bytes()
 
-    check = run_kerasfix("check", "--no-cache", "--no-source", str(tmp_path))
+    check = cli("check", "--no-cache", "--no-source", str(tmp_path))
     assert check.returncode == 1
     assert f"{shown(bad)}:2:1: error: file is not valid utf-8" in check.stdout
     assert f"{shown(good)}:5:11: KF310" in check.stdout
     assert "1 file could not be checked" in check.stdout
-    items = json.loads(run_kerasfix("check", "--no-cache", "--output-format", "json", "bad.py", cwd=tmp_path).stdout)
+    items = json.loads(cli("check", "--no-cache", "--output-format", "json", "bad.py", cwd=tmp_path).stdout)
     assert [(i["code"], i["filename"], i["location"]["row"]) for i in items] == [(None, "bad.py", 2)]
 
-    migrate = run_kerasfix("migrate", str(tmp_path))
+    migrate = cli("migrate", str(tmp_path))
     assert migrate.returncode == 1
     assert f"{shown(bad)}:2:1: error: file is not valid utf-8" in migrate.stdout
     assert "1 file could not be processed" in migrate.stdout
@@ -321,7 +317,7 @@ def test_binary_files_named_py_are_reported_not_crashed_on(tmp_path: Path) -> No
     before = _snapshot(tmp_path)
 
     for args, summary in ((("check", "--no-cache", "--no-source"), "2 files could not be checked"), (("migrate",), "2 files could not be processed")):
-        result = run_kerasfix(*args, str(tmp_path))
+        result = cli(*args, str(tmp_path))
         assert result.returncode == 1, result.stdout + result.stderr
         assert "Traceback" not in result.stdout + result.stderr
         assert f"{shown(tmp_path / 'blob.py')}: error: file contains NUL bytes; it is not Python source" in result.stdout
@@ -338,11 +334,11 @@ def test_python2_syntax_is_a_parse_error_with_its_line(tmp_path: Path) -> None:
     old.write_text(text)
     good = _good_file(tmp_path)
 
-    check = run_kerasfix("check", "--no-cache", "--no-source", str(tmp_path))
+    check = cli("check", "--no-cache", "--no-source", str(tmp_path))
     assert check.returncode == 1
     assert f"{shown(old)}:3:1: error: syntax error" in check.stdout
     assert f"{shown(good)}:5:11: KF310" in check.stdout
-    migrate = run_kerasfix("migrate", str(tmp_path))
+    migrate = cli("migrate", str(tmp_path))
     assert migrate.returncode == 1
     assert f"{shown(old)}:3:1: error: syntax error" in migrate.stdout and "1 file could not be processed" in migrate.stdout
     assert old.read_text() == text
@@ -366,7 +362,7 @@ def test_notebooks_that_are_not_notebooks_are_reported(tmp_path: Path) -> None:
         (tmp_path / name).write_bytes(raw)
     good = _good_file(tmp_path)
     for args, summary in ((("check", "--no-cache", "--no-source"), "5 files could not be checked"), (("migrate",), "5 files could not be processed")):
-        result = run_kerasfix(*args, str(tmp_path))
+        result = cli(*args, str(tmp_path))
         assert result.returncode == 1, result.stdout + result.stderr
         for name, (_, message) in cases.items():
             assert f"{shown(tmp_path / name)}: error: {message}" in result.stdout, (name, result.stdout)
@@ -383,7 +379,7 @@ def test_notebook_without_cell_ids_is_migrated_without_library_warnings(tmp_path
     cell = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": LEGACY}
     path.write_text(json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=1) + "\n")
     for args in (("check", "--no-cache"), ("migrate",)):
-        result = run_kerasfix(*args, str(path))
+        result = cli(*args, str(path))
         assert result.returncode in (0, 1) and result.stderr == "", result.stderr
     assert json.loads(path.read_text())["cells"][0]["source"] == MIGRATED
     assert "id" not in json.loads(path.read_text())["cells"][0]
@@ -401,12 +397,12 @@ def test_notebook_with_magics_keeps_their_bytes_while_keras_code_is_migrated(tmp
     nbformat.write(notebook, str(path))
     raw_before = path.read_text(encoding="utf-8")
 
-    check = run_kerasfix("check", "--no-cache", "--no-source", str(path))
+    check = cli("check", "--no-cache", "--no-source", str(path))
     assert check.returncode == 1
     assert f"{shown(path)}:cell 3:3:11: KF310" in check.stdout and f"{shown(path)}:cell 3:5:11: KF311" in check.stdout
     assert "error" not in check.stdout
 
-    migrate = run_kerasfix("migrate", str(path))
+    migrate = cli("migrate", str(path))
     assert migrate.returncode == 0, migrate.stdout + migrate.stderr
     raw_after = path.read_text(encoding="utf-8")
     # every line of the file that holds a magic, a shell escape or the %%bash cell is byte-identical
@@ -419,14 +415,14 @@ def test_notebook_with_magics_keeps_their_bytes_while_keras_code_is_migrated(tmp
     )
     assert len(raw_before.splitlines()) == len(raw_after.splitlines())
     nbformat.validate(nbformat.read(str(path), as_version=nbformat.NO_CONVERT))
-    assert run_kerasfix("check", "--no-cache", str(path)).returncode == 0
+    assert cli("check", "--no-cache", str(path)).returncode == 0
 
 
 def test_a_missing_path_among_real_ones_is_a_usage_error_before_anything_runs(tmp_path: Path) -> None:
     good = _good_file(tmp_path)
     missing = tmp_path / "nope" / "model.py"
     for args in (("check", "--no-cache"), ("migrate",)):
-        result = run_kerasfix(*args, str(good), str(missing))
+        result = cli(*args, str(good), str(missing))
         assert result.returncode == 2, result.stdout + result.stderr
         assert f"kerasfix: error: {missing}: no such file or directory" in result.stderr
         assert result.stdout == ""
@@ -444,11 +440,11 @@ def test_a_linked_directory_pointing_out_of_the_tree_is_not_walked(tmp_path: Pat
     inside = tree / "pkg" / "inside.py"
     inside.write_text(LEGACY)
 
-    check = run_kerasfix("check", "--no-cache", "--no-source", str(tree))
+    check = cli("check", "--no-cache", "--no-source", str(tree))
     assert check.returncode == 1
     assert f"{shown(inside)}:5:11: KF310" in check.stdout
     assert "legacy.py" not in check.stdout and "dangling" not in check.stdout and "error" not in check.stdout
-    migrate = run_kerasfix("migrate", str(tree))
+    migrate = cli("migrate", str(tree))
     assert migrate.returncode == 0, migrate.stdout + migrate.stderr
     assert inside.read_text() == MIGRATED
     assert (outside / "legacy.py").read_text() == LEGACY

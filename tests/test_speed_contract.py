@@ -8,15 +8,12 @@ every run prints the same report and exits the same way. No timing is asserted h
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, run_kerasfix
 
 CACHE = ".kerasfix_cache"
 NON_KERAS = "import os\n\n\ndef join(a, b):\n    return os.path.join(a, b)  # not input(), not Model\n"
@@ -33,10 +30,8 @@ NOTEBOOK = {
 
 
 def kerasfix(*args: str, cwd: Path, **env: str) -> tuple[int, str]:
-    environment = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1", **env)
-    result = subprocess.run(
-        [sys.executable, "-m", "kerasfix", *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=600
-    )
+    # in a process of its own: worker pools, and KERASFIX_PREFILTER is read when kerasfix is imported
+    result = run_kerasfix(*args, cwd=cwd, env=env)
     assert "Traceback" not in result.stderr, result.stderr
     return result.returncode, result.stdout
 

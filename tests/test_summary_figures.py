@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import json
 
-from conftest import ROOT, run_kerasfix
+from conftest import ROOT, cli
 
 
 def _models(path: str) -> dict[str, dict]:
-    result = run_kerasfix("summary", "--format", "json", str(ROOT / "fixtures" / "models" / path))
+    result = cli("summary", "--format", "json", str(ROOT / "fixtures" / "models" / path))
     assert result.returncode == 0, result.stderr
     return {model["name"]: model for model in json.loads(result.stdout)["models"]}
 

@@ -1,8 +1,10 @@
-"""`kerasfix verify`: slicing, device choice and import hygiene without TensorFlow; with TensorFlow, the
-fixtures verify and every kind of failure is caught (tampered migration, layers that do not fit, a program
-that hangs, opens a socket, writes outside its working directory, exits or allocates too much).
+"""`kerasfix verify`: slicing, device choice, import hygiene, the worker's reply protocol and sandbox choice
+without TensorFlow; with TensorFlow, under both `--sandbox os` and `--sandbox python`, the fixtures verify
+and every kind of failure is caught (tampered migration, layers that do not fit, a program that hangs,
+crashes, forks, opens a socket, writes outside its working directory, exits or allocates too much).
 
-One worker serves the whole module (`verifier`); the CLI is run only where its exit code is the point.
+One worker per sandbox serves the module (`verifier`); the CLI is run only where its exit code, its output
+or the processes it leaves are the point.
 """
 
 from __future__ import annotations
@@ -10,9 +12,12 @@ from __future__ import annotations
 import ast
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -127,7 +132,7 @@ def _imported_modules(*args: str) -> set[str]:
     return modules
 
 
-@pytest.mark.parametrize("command", [["check"], ["migrate", "--diff"], ["summary"]])
+@pytest.mark.parametrize("command", [["check", "--no-cache"], ["migrate", "--diff"], ["summary"]])  # a cached check parses nothing
 def test_other_commands_never_import_verify(command: list[str]) -> None:
     modules = _imported_modules("-m", "kerasfix", *command, str(VERIFY / "merge_sequentials.py"))
     assert "libcst" in modules
@@ -216,16 +221,204 @@ def test_writes_outside_the_working_directory_are_refused(tmp_path: Path) -> Non
 
 
 # ---------------------------------------------------------------------------------------------
-# with TensorFlow
+# the worker's replies, its sandbox and its processes, with a stand-in worker (no TensorFlow)
+
+FAKE_WORKER = textwrap.dedent(
+    """\
+    import json, os, sys, time
+    replies = os.fdopen(int(os.environ["KERASFIX_VERIFY_FD"]), "w", buffering=1)
+    mode = sys.argv[1]
+
+    def send(message):
+        replies.write(json.dumps(message) + "\\n")
+        replies.flush()
+
+    send({"op": "ready", "id": os.environ["KERASFIX_VERIFY_TOKEN"], "device": "/CPU:0"})
+    for number, line in enumerate(sys.stdin, 1):
+        job = json.loads(line)
+        if job.get("op") == "stop":
+            break
+        print(f"output of job {number}", flush=True)
+        result = {"op": "result", "id": job["id"], "models": [], "errors": []}
+        if mode == "wrong-id":
+            result["id"] = "another request"
+        if mode == "crash" and number == 2:
+            os._exit(3)
+        if mode == "twice":
+            replies.write(json.dumps(result) + "\\n" + json.dumps(result) + "\\n")
+            replies.flush()
+            continue
+        if mode == "leave-children":
+            started, child_end = os.pipe()  # closes when the child's exec succeeds
+            if os.fork() == 0:
+                os.setsid()
+                os.execv("/bin/sleep", ["sleep", sys.argv[2]])
+            os.close(child_end)
+            os.read(started, 1)
+        send(result)
+        if mode == "late" and number == 1:
+            time.sleep(0.3)
+            send(result)
+    """
+)
+JOB = {"op": "verify", "file": "x.py"}
 
 
-@pytest.fixture(scope="module")
-def verifier():
-    pytest.importorskip("tensorflow")
+def _fake_worker(mode: str, sandbox: str = "python", *extra: str):
+    from kerasfix.verify.client import Worker
+
+    worker = Worker("cpu", 0, sandbox, 10)
+    worker.program = [sys.executable, "-c", FAKE_WORKER, mode, *extra]
+    return worker
+
+
+def _sleepers(marker: str) -> list[str]:
+    """Processes running `sleep marker`."""
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                if Path(f"/proc/{name}/cmdline").read_bytes().split(b"\0")[:2] == [b"sleep", marker.encode()]:
+                    found.append(name)
+            except OSError:
+                pass
+    return found
+
+
+def test_a_reply_to_another_request_restarts_the_worker() -> None:
+    from kerasfix.verify.client import WorkerOutOfStep
+
+    worker = _fake_worker("wrong-id")
+    try:
+        with pytest.raises(WorkerOutOfStep, match="answered request 'another request'.*restarted"):
+            worker.run(JOB, 10)
+        assert worker.process is None  # killed; the next job starts another
+        with pytest.raises(WorkerOutOfStep):
+            worker.run(JOB, 10)
+        assert worker.starts == 2
+    finally:
+        worker.close()
+
+
+def test_two_replies_to_one_request_fail_it() -> None:
+    from kerasfix.verify.client import WorkerOutOfStep
+
+    worker = _fake_worker("twice")
+    try:
+        with pytest.raises(WorkerOutOfStep, match="second reply"):
+            worker.run(JOB, 10)
+    finally:
+        worker.close()
+
+
+def test_a_late_second_reply_fails_the_file_it_answered(tmp_path: Path) -> None:
+    """The reply after a file's result is found when the next file is sent: the earlier file fails, the next
+    one runs on a new worker and keeps its own result."""
     from kerasfix.verify.command import Options, Verifier
 
-    instance = Verifier(Options(timeout=20, steps=2))
+    verifier = Verifier(Options(sandbox="python"))
+    verifier.worker.program = [sys.executable, "-c", FAKE_WORKER, "late"]
+    try:
+        first = verifier.verify(VERIFY / "merge_sequentials.py")
+        time.sleep(0.5)
+        second = verifier.verify(VERIFY / "tampered_layer_size.py")
+    finally:
+        verifier.close()
+    assert [e["type"] for e in first.errors] == ["WorkerOutOfStep"] and not first.ok
+    assert "second reply" in first.errors[0]["message"]
+    assert second.errors == [] and verifier.worker.starts == 2
+
+
+def test_a_crash_report_shows_only_that_files_output() -> None:
+    from kerasfix.verify.client import WorkerError
+
+    worker = _fake_worker("crash")
+    try:
+        worker.run(JOB, 10)
+        with pytest.raises(WorkerError, match="exit code 3") as crash:
+            worker.run(JOB, 10)
+    finally:
+        worker.close()
+    assert "output of job 2" in str(crash.value) and "output of job 1" not in str(crash.value)
+
+
+@pytest.mark.parametrize("sandbox", ["os", "python"])
+def test_no_process_outlives_the_worker_and_no_directory_is_left(sandbox: str, tmp_path: Path) -> None:
+    if sandbox == "os" and not sys.platform.startswith("linux"):
+        pytest.skip("OS sandboxes need Linux")
+    marker = f"{3000 + os.getpid() % 1000}.{time.time_ns() % 991}"
+    worker = _fake_worker("leave-children", sandbox, marker)
+    base = worker.layout.base
+    try:
+        worker.run(JOB, 10)
+        worker.run(JOB, 10)
+        assert len(_sleepers(marker)) == 2  # a sleeper per job, in a session of its own
+    finally:
+        worker.close()
+    assert _sleepers(marker) == [] and not base.exists()
+
+
+def test_the_worker_environment_holds_no_secret(monkeypatch, tmp_path: Path) -> None:
+    from kerasfix.verify import isolation
+
+    monkeypatch.setenv("KERASFIX_TEST_TOKEN", "secret")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    layout = isolation.Layout(tmp_path)
+    env = isolation.environment(layout, "cpu")
+    assert "secret" not in env.values()
+    assert env["HOME"] == env["TMPDIR"] == str(layout.work) and env["CUDA_VISIBLE_DEVICES"] == "-1"
+
+
+def test_sandbox_os_without_a_sandbox_is_a_usage_error(tmp_path: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PATH=str(tmp_path), TMPDIR=str(tmp_path))  # no bwrap, no unshare
+    result = subprocess.run([sys.executable, "-m", "kerasfix", "verify", "--sandbox", "os", str(VERIFY / "merge_sequentials.py")],
+                            env=env, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert result.returncode == 2, result.stderr
+    assert "--sandbox os: no operating-system sandbox works here" in result.stderr and "bubblewrap" in result.stderr
+    assert not list(tmp_path.glob("kerasfix-verify-*"))
+
+
+def test_auto_without_a_sandbox_falls_back_with_a_warning() -> None:
+    from kerasfix.verify.command import Options, Verifier
+
+    verifier = Verifier(Options(sandbox="auto", sandbox_tools=()))
+    try:
+        verifier.prepare_sandbox()
+        assert verifier.worker.sandbox.kind == "python"
+        assert "without an operating-system sandbox" in verifier.warning and "bubblewrap" in verifier.warning
+    finally:
+        verifier.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# with TensorFlow, under each sandbox (`os` skips where none works: CI installs bubblewrap)
+
+SANDBOXES = ["os", "python"]
+
+
+def _skip_without_os_sandbox(sandbox: str) -> None:
+    if sandbox != "os":
+        return
+    from kerasfix.verify import isolation
+
+    layout = isolation.Layout(Path(tempfile.mkdtemp(prefix="kerasfix-verify-")))
+    try:
+        isolation.choose("os", layout, "cpu")
+    except isolation.SandboxUnavailable as error:
+        pytest.skip(str(error))
+    finally:
+        shutil.rmtree(layout.base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module", params=SANDBOXES)
+def verifier(request):
+    pytest.importorskip("tensorflow")
+    _skip_without_os_sandbox(request.param)
+    from kerasfix.verify.command import Options, Verifier
+
+    instance = Verifier(Options(timeout=20, steps=2, sandbox=request.param))
     instance.start()
+    assert instance.info["sandbox"] == ("python" if request.param == "python" else instance.worker.sandbox.kind)
     yield instance
     instance.close()
 
@@ -238,13 +431,21 @@ def _models(report) -> dict[str, dict]:
     return {record["name"]: record for record in report.models}
 
 
+def _nothing_left(verifier) -> None:
+    """A crashed or stopped job leaves nothing in the worker's directory."""
+    assert list(verifier.worker.layout.work.iterdir()) == []
+
+
 @pytest.mark.tensorflow
-def test_cli_verifies_the_functional_fixtures_with_exit_0() -> None:
+@pytest.mark.parametrize("sandbox", SANDBOXES)
+def test_cli_verifies_the_functional_fixtures_with_exit_0(sandbox: str) -> None:
+    _skip_without_os_sandbox(sandbox)
     files = [str(p.relative_to(ROOT)) for p in _functional_fixtures()] + ["fixtures/verify/dataset_shapes.py"]
-    result = run_kerasfix("verify", "--format", "json", *files)
+    result = run_kerasfix("verify", "--sandbox", sandbox, "--format", "json", *files)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     report = json.loads(result.stdout)
     assert report["device"] == "/CPU:0" or report["device"].startswith("/GPU")
+    assert (report["sandbox"] == "python") == (sandbox == "python")
     models = report["models"]
     assert {m["file"] for m in models} >= {
         "fixtures/functional/two_branch_cnn.py", "fixtures/functional/multi_input_multi_output.py", "fixtures/verify/dataset_shapes.py",
@@ -302,10 +503,15 @@ def test_layers_that_do_not_fit_fail_with_their_line(verifier) -> None:
 
 @pytest.mark.tensorflow
 def test_a_program_that_never_ends_is_stopped_and_the_worker_restarts(verifier) -> None:
-    report = _verify(verifier, VERIFY / "infinite_loop.py")
+    verifier.options.timeout = 5  # this file only: the loop never ends, so any limit is reached
+    try:
+        report = _verify(verifier, VERIFY / "infinite_loop.py")
+    finally:
+        verifier.options.timeout = 20
     error = _models(report)["model"]["error"]
-    assert error["type"] == "Timeout" and "timed out after 20 s" in error["message"]
+    assert error["type"] == "Timeout" and "timed out after 5 s" in error["message"]
     assert error["line"] in (7, 8)
+    _nothing_left(verifier)
     restarts = verifier.worker.restarts
     after = _verify(verifier, VERIFY / "tampered_layer_size.py")
     assert after.ok and verifier.worker.restarts == restarts + 1
@@ -315,6 +521,7 @@ def test_a_program_that_never_ends_is_stopped_and_the_worker_restarts(verifier) 
 def test_a_crash_is_reported_and_the_worker_restarts(verifier) -> None:
     error = _models(_verify(verifier, VERIFY / "crashes_the_process.py"))["model"]["error"]
     assert error["type"] == "WorkerCrashed" and "signal 11" in error["message"]
+    _nothing_left(verifier)
     restarts = verifier.worker.restarts
     assert _verify(verifier, VERIFY / "huge_allocation.py").models and verifier.worker.restarts == restarts + 1
 
@@ -359,12 +566,80 @@ def test_unfixable_merge_is_reported(verifier) -> None:
     assert not report.ok and error["side"] == "migrated" and "merge" in error["message"]
 
 
+FORKS = textwrap.dedent(
+    """\
+    # Forks a helper that leaves with sys.exit, as helpers do; the copy of the worker must not answer for the
+    # next file.
+    import os
+    import sys
+
+    from keras.layers import Dense
+    from keras.models import Sequential
+
+
+    def width():
+        if os.fork() == 0:
+            sys.exit(0)
+        return 2
+
+
+    model = Sequential()
+    model.add(Dense(width(), input_dim=3))
+    """
+)
+
+
 @pytest.mark.tensorflow
-def test_cli_text_report_and_exit_1_on_failure() -> None:
-    result = run_kerasfix("verify", "--timeout", "60", "fixtures/verify/layers_do_not_fit.py")
+@pytest.mark.parametrize("sandbox", SANDBOXES)
+def test_a_program_after_one_that_forks_gets_its_own_result(sandbox: str, tmp_path: Path) -> None:
+    """Before request ids, the forked copy's reply answered the next file's request: the next file was
+    reported with the forking file's models, and a failing one could pass."""
+    _skip_without_os_sandbox(sandbox)
+    forks = tmp_path / "a_forks.py"
+    forks.write_text(FORKS)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1", TMPDIR=str(temporary), KERASFIX_CACHE_DIR=str(tmp_path / "cache"))
+    result = subprocess.run(
+        [sys.executable, "-m", "kerasfix", "verify", "--sandbox", sandbox, "--format", "json", "--timeout", "60", "--steps", "1",
+         str(forks), str(VERIFY / "layers_do_not_fit.py")],
+        env=env, capture_output=True, text=True, timeout=600, cwd=ROOT,
+    )
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    models = {(Path(m["file"]).name, m["name"]): m for m in json.loads(result.stdout)["models"]}
+    assert set(models) == {("a_forks.py", "model"), ("layers_do_not_fit.py", "broken"), ("layers_do_not_fit.py", "fine")}
+    broken = models[("layers_do_not_fit.py", "broken")]
+    assert not broken["verified"] and broken["error"]["type"] == "ValueError" and broken["error"]["line"] == 9
+    assert models[("layers_do_not_fit.py", "fine")]["verified"]
+    survivors = [pid for pid in os.listdir("/proc") if pid.isdigit() and str(temporary).encode() in _environ(pid)]
+    assert survivors == []
+    assert list(temporary.iterdir()) == []
+
+
+def _environ(pid: str) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/environ").read_bytes() + Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+@pytest.mark.tensorflow
+@pytest.mark.parametrize("sandbox", SANDBOXES)
+def test_cli_text_report_and_exit_1_on_failure(sandbox: str, tmp_path: Path) -> None:
+    """Under `python`, as `auto` runs where no OS sandbox works: the warning says so, once."""
+    _skip_without_os_sandbox(sandbox)
+    args = [sys.executable, "-m", "kerasfix", "verify", "--timeout", "60", "fixtures/verify/layers_do_not_fit.py"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1")
+    if sandbox == "python":
+        env["PATH"] = str(tmp_path)  # neither bwrap nor unshare
+    else:
+        args[4:4] = ["--sandbox", "os"]
+    result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert result.returncode == 1, result.stderr[-2000:]
     assert "FAIL" in result.stdout and "OK" in result.stdout
     assert "ValueError: Inputs have incompatible shapes" in result.stdout and "line 9" in result.stdout
+    assert result.stderr.count("without an operating-system sandbox") == (1 if sandbox == "python" else 0)
+    assert ("sandbox: Python guards only" in result.stdout) == (sandbox == "python")
 
 
 @pytest.mark.tensorflow

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from kerasfix.checks import backend_transforms, layer_transforms, training_transforms, validity
+from kerasfix.checks import backend_transforms, guide_transforms, layer_transforms, training_transforms, validity
 
 
 def _merged(*registries: dict[str, Callable]) -> dict[str, Callable]:
@@ -27,4 +27,6 @@ def _merged(*registries: dict[str, Callable]) -> dict[str, Callable]:
     return merged
 
 
-TRANSFORMS: dict[str, Callable] = _merged(backend_transforms.transform, layer_transforms.transform, training_transforms.transform, validity.transform)
+TRANSFORMS: dict[str, Callable] = _merged(
+    backend_transforms.transform, guide_transforms.transform, layer_transforms.transform, training_transforms.transform, validity.transform
+)

@@ -6,14 +6,15 @@ import importlib.util
 import sys
 import time
 from argparse import Namespace
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from kerasfix.verify.client import Worker, WorkerError, WorkerTimeout
+from kerasfix.verify.client import Worker, WorkerError, WorkerOutOfStep, WorkerTimeout
 from kerasfix.verify.extract import Slice, extract
+from kerasfix.verify.isolation import TOOLS, SandboxUnavailable
+from kerasfix.verify.results import FileReport
 
 EXIT_VERIFIED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-TOLERANCE = 1e-5
 
 
 class VerifyUsageError(Exception):
@@ -28,27 +29,8 @@ class Options:
     unsafe_fixes: bool = True
     memory_gb: float = 8.0
     seed: int = 0
-
-
-@dataclass
-class FileReport:
-    file: str
-    models: list[dict] = field(default_factory=list)
-    errors: list[dict] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    time: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors and all(model_ok(m) for m in self.models)
-
-
-def model_ok(record: dict) -> bool:
-    diff = record.get("max_output_diff")
-    return bool(
-        record.get("error") is None and record.get("built") and record.get("shapes_match") and record.get("params_match")
-        and diff is not None and diff <= TOLERANCE and record.get("trained")
-    )
+    sandbox: str = "auto"  # auto | os | python
+    sandbox_tools: tuple[str, ...] = TOOLS  # the OS sandboxes to try, in order
 
 
 @dataclass
@@ -120,10 +102,21 @@ class Verifier:
 
     def __init__(self, options: Options | None = None) -> None:
         self.options = options or Options()
-        self.worker = Worker(self.options.device, self.options.memory_gb)
+        self.worker = Worker(self.options.device, self.options.memory_gb, self.options.sandbox, self.options.timeout,
+                             self.options.sandbox_tools)
         self.info: dict = {}
+        self.last: FileReport | None = None  # the report a late second reply of the worker would belong to
+
+    def prepare_sandbox(self) -> None:
+        """Choose how programs are isolated (VerifyUsageError for `--sandbox os` where nothing isolates)."""
+        try:
+            self.worker.choose_sandbox()
+        except SandboxUnavailable as error:
+            self.worker.close()
+            raise VerifyUsageError(str(error)) from None
 
     def start(self) -> dict:
+        self.prepare_sandbox()
         info = self.worker.ensure()
         if info.get("error"):
             self.worker.close()
@@ -131,14 +124,27 @@ class Verifier:
         self.info = info
         return info
 
+    @property
+    def warning(self) -> str | None:
+        """Why the programs run without an operating-system sandbox, when `auto` found none."""
+        sandbox = self.worker.sandbox
+        return sandbox.warning if sandbox is not None else None
+
     def close(self) -> None:
         self.worker.close()
+        self._blame_stray()
 
     def __enter__(self) -> "Verifier":
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    def _blame_stray(self) -> None:
+        """A reply that came after a file's result belongs to that file: it fails, whatever it reported."""
+        stray, self.worker.stray = self.worker.stray, None
+        if stray is not None and self.last is not None:
+            self.last.errors.append(_file_error(f"{stray}; the worker was restarted", None, "WorkerOutOfStep") | {"side": "worker"})
 
     def verify(self, path: Path, name: str | None = None, migrated_text: str | None = None, settings=None, config=None,
                on_progress=None) -> FileReport:
@@ -152,7 +158,11 @@ class Verifier:
         report = FileReport(name, notes=list(prepared.notes))
         try:
             self.start()
-            result = self.worker.run(_job(prepared, path, self.options), self.options.timeout, on_progress)
+            try:
+                result = self.worker.run(_job(prepared, path, self.options), self.options.timeout, on_progress)
+            finally:
+                self._blame_stray()
+                self.last = report
         except WorkerTimeout as error:
             failure = _file_error(str(error), error.line, "Timeout") | {"side": error.side or "worker"}
             text = prepared.migrated_text if error.side == "migrated" else prepared.original_text
@@ -163,7 +173,8 @@ class Verifier:
             report.time = time.perf_counter() - started
             return report
         except WorkerError as error:
-            self._fail_all(report, prepared, _file_error(str(error), None, "WorkerCrashed") | {"side": "worker"})
+            kind = "WorkerOutOfStep" if isinstance(error, WorkerOutOfStep) else "WorkerCrashed"
+            self._fail_all(report, prepared, _file_error(str(error), None, kind) | {"side": "worker"})
             report.time = time.perf_counter() - started
             return report
         device = self.info.get("device", "?")
@@ -263,7 +274,7 @@ def verify(args: Namespace) -> int:
         print("kerasfix: error: --timeout must be positive", file=sys.stderr)
         return EXIT_USAGE
     options = Options(steps=args.steps, device=args.device, timeout=args.timeout, unsafe_fixes=args.unsafe_fixes,
-                      memory_gb=args.memory_limit)
+                      memory_gb=args.memory_limit, sandbox=args.sandbox)
     config, settings, files = _settings(list(args.paths or [Path(".")]), options.unsafe_fixes)
     if not files:
         print("kerasfix: error: no Python files to verify", file=sys.stderr)
@@ -272,8 +283,12 @@ def verify(args: Namespace) -> int:
     verifier = Verifier(options)
     try:
         with report.progress(len(files)) as bar:
-            bar.status("starting TensorFlow")
             try:
+                bar.status("preparing the sandbox")
+                verifier.prepare_sandbox()
+                if verifier.warning:
+                    bar.warn(f"kerasfix: warning: {verifier.warning}")
+                bar.status("starting TensorFlow")
                 verifier.start()
             except VerifyUsageError as error:
                 bar.stop()

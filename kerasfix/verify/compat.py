@@ -119,10 +119,6 @@ def _sequence_input(kwargs: dict) -> None:
     kwargs.pop("input_length", None)
 
 
-def _weights_after_build(kwargs: dict) -> Any:
-    return kwargs.pop("weights", None)
-
-
 # translators: (class name, args, kwargs, base) -> kwargs for the Keras 3 class
 
 
@@ -558,11 +554,6 @@ def apply_initial_weights(layers) -> None:
         if weights is not None and layer.built:
             layer.set_weights(weights)
             del layer.__dict__["_kerasfix_initial_weights"]
-
-
-def leaf_children(layer) -> tuple:
-    """The models a Keras 1 Merge layer was built from, for listing a model's layers in order."""
-    return layer.__dict__.get("_kerasfix_branches", ()) if hasattr(layer, "__dict__") else ()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import math
 import sys
 from contextlib import contextmanager
 
-from kerasfix.verify.command import TOLERANCE, FileReport, model_ok
+from kerasfix.verify.results import TOLERANCE, FileReport, model_ok
 
 
 class _Bar:
@@ -25,6 +25,15 @@ class _Bar:
     def at(self, name: str, message: dict) -> None:
         if message.get("line"):
             self.status(f"{name} ({message.get('side')} line {message['line']})")
+
+    def warn(self, text: str) -> None:
+        """A warning on stderr, above the bar when there is one."""
+        if self.progress is not None:
+            from rich.markup import escape
+
+            self.progress.console.print(f"[yellow]{escape(text)}[/yellow]")
+        else:
+            print(text, file=sys.stderr, flush=True)
 
     def advance(self) -> None:
         if self.progress is not None:
@@ -96,7 +105,8 @@ def write_text(reports: list[FileReport], info: dict, stream=None) -> None:
     from rich.table import Table
 
     console = Console(file=stream or sys.stdout, highlight=False, width=max(160, Console().width))
-    table = Table(title=f"kerasfix verify — TensorFlow {info.get('tensorflow', '?')}, Keras {info.get('keras', '?')}",
+    table = Table(title=f"kerasfix verify — TensorFlow {info.get('tensorflow', '?')}, Keras {info.get('keras', '?')}, "
+                        f"sandbox: {SANDBOX_NAMES.get(info.get('sandbox'), '?')}",
                   title_justify="left")
     for column, justify in (("File", "left"), ("Model", "left"), ("Line", "right"), ("Device", "left"),
                             ("Layers", "right"), ("Params orig → migrated", "right"), ("Shapes", "center"),
@@ -160,6 +170,8 @@ def _error_text(error: dict) -> str:
     return text
 
 
+SANDBOX_NAMES = {"bwrap": "bubblewrap", "unshare": "unshare", "python": "Python guards only"}
+
 JSON_KEYS = ("file", "name", "line", "built", "shapes_match", "params_match", "max_output_diff", "trained", "loss",
              "device", "error")
 
@@ -178,7 +190,7 @@ def to_json(reports: list[FileReport], info: dict) -> dict:
             models.append(item)
     errors = [dict(error, file=report.file) for report in reports for error in report.errors]
     notes = [{"file": report.file, "note": note} for report in reports for note in report.notes]
-    return {"device": info.get("device"), "tensorflow": info.get("tensorflow"), "keras": info.get("keras"),
+    return {"device": info.get("device"), "sandbox": info.get("sandbox"), "tensorflow": info.get("tensorflow"), "keras": info.get("keras"),
             "worker_startup_seconds": info.get("startup"), "models": models, "errors": errors, "notes": notes}
 
 

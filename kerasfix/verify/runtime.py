@@ -18,7 +18,6 @@ import tensorflow as tf
 from kerasfix.verify import compat
 from kerasfix.verify.sandbox import ProgramExit
 
-TOLERANCE = 1e-5
 BATCH = 4
 TRAIN_BATCH = 8
 SEQUENCE_LENGTH = 8  # for input dimensions a model leaves open

@@ -1,8 +1,12 @@
-"""What user code may do inside the verify worker: no network, no downloads, no exit, no writes outside its
-temporary working directory, bounded memory.
+"""What user code may do inside the verify worker, as Python sees it: no network, no downloads, no exit, no writes
+outside its temporary working directory, bounded memory.
 
-Installed once when the worker starts. Dataset loaders and `get_file` answer with small synthetic data of
-the documented shapes and dtypes, so programs that read a Keras dataset to size their models still build.
+These guards replace Python functions, so a program can get past them (`contain_writes(None)`, `subprocess`,
+`ctypes`, raw `_socket`); they are the second layer under the operating-system sandbox (`isolation`), there
+for their clear messages, and the only one under `--sandbox python`. Installed once when the worker starts.
+
+Dataset loaders and `get_file` answer with small synthetic data of the documented shapes and dtypes, so
+programs that read a Keras dataset to size their models still build.
 """
 
 from __future__ import annotations

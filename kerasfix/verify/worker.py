@@ -1,39 +1,74 @@
 """The verify worker process: imports TensorFlow once, then runs one file's job per request.
 
 Requests arrive as JSON lines on stdin; replies go out as JSON lines on the file descriptor named by
-KERASFIX_VERIFY_FD, so nothing user code prints (fd 1) or TensorFlow logs (fd 2) can corrupt them: both
-are redirected to a log file. Run as `python -m kerasfix.verify.worker`.
+KERASFIX_VERIFY_FD, each carrying its request's id, so nothing user code prints (fd 1) or TensorFlow logs (fd 2)
+can corrupt them: both go to the log file the parent opened. Only this process may reply: a copy the program
+forked that reaches the reply code ends there. Run as `python -m kerasfix.verify.worker`.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
-import tempfile
+import threading
 import time
 
 
-def _redirect_stdio(log_path: str) -> object:
-    """Keep the request stream, and point fds 0-2 away from the parent."""
+def _requests() -> object:
+    """Keep the request stream, and point fd 0 away from the parent."""
     requests = os.fdopen(os.dup(0), "r", encoding="utf-8")
     null = os.open(os.devnull, os.O_RDONLY)
-    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(null, 0)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
     os.close(null)
-    os.close(log)
     sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 - lives as long as the process
     return requests
 
 
+def _end_with_parent(requests, real_exit) -> None:
+    """End this process when the parent goes away (its end of the request pipe closes), even mid-job."""
+    import select
+
+    watch = select.poll()
+    watch.register(requests.fileno(), 0)  # no events asked for: poll() returns on hang-up only
+
+    def wait() -> None:
+        watch.poll()
+        real_exit(0)
+
+    threading.Thread(target=wait, name="kerasfix-parent-watch", daemon=True).start()
+
+
+def _settings() -> dict[str, str]:
+    """The parent's instructions (KERASFIX_VERIFY_* variables), taken out of the environment the program sees."""
+    return {name[len("KERASFIX_VERIFY_"):]: os.environ.pop(name) for name in list(os.environ) if name.startswith("KERASFIX_VERIFY_")}
+
+
+def _run_as(value: str | None) -> tuple[int, int] | None:
+    if not value:
+        return None
+    uid, gid = value.split(":")
+    return int(uid), int(gid)
+
+
 def main() -> int:
-    replies = os.fdopen(int(os.environ["KERASFIX_VERIFY_FD"]), "w", encoding="utf-8", buffering=1)
-    requests = _redirect_stdio(os.environ.get("KERASFIX_VERIFY_LOG", os.devnull))
+    from kerasfix.verify import confine
+
+    me = os.getpid()
+    real_exit = os._exit  # the program cannot take this one away: its guard replaces os._exit
+    settings = _settings()
+    notes = confine.enter(int(settings.get("NPROC", "0")) or None, int(settings.get("CPU", "0")) or None,
+                          _run_as(settings.get("RUN_AS")))
+    replies = os.fdopen(int(settings["FD"]), "w", encoding="utf-8", buffering=1)
+    requests = _requests()
+    _end_with_parent(requests, real_exit)
+    token = settings.get("TOKEN", "")
+    work = settings.get("WORK") or os.getcwd()
+    whole_namespace = settings.get("SANDBOX") in ("bwrap", "unshare")
 
     def send(message: dict) -> None:
+        if os.getpid() != me:
+            real_exit(0)  # a forked copy of the worker: only the worker answers requests
         replies.write(json.dumps(message) + "\n")
         replies.flush()
 
@@ -45,12 +80,11 @@ def main() -> int:
 
     gpus = [device.name for device in tf.config.list_physical_devices("GPU")]
     try:
-        device = devices.choose(os.environ.get("KERASFIX_VERIFY_DEVICE", "auto"), gpus)
+        device = devices.choose(settings.get("DEVICE", "auto"), gpus)
     except devices.DeviceError as error:
-        send({"op": "ready", "error": str(error), "gpus": gpus})
+        send({"op": "ready", "id": token, "error": str(error), "gpus": gpus})
         return 2
-    notes = []
-    memory = float(os.environ.get("KERASFIX_VERIFY_MEMORY_GB", "0") or 0)
+    memory = float(settings.get("MEMORY_GB", "0") or 0)
     if device.startswith("/GPU"):
         if memory:
             notes.append("memory limit not applied on a GPU (CUDA reserves more address space than any useful limit)")
@@ -60,31 +94,38 @@ def main() -> int:
 
     import keras
 
-    send({"op": "ready", "device": device, "gpus": gpus, "tensorflow": tf.__version__, "keras": keras.__version__,
-          "notes": notes, "startup": round(time.perf_counter() - started, 3)})
-    home = os.getcwd()
+    send({"op": "ready", "id": token, "device": device, "gpus": gpus, "tensorflow": tf.__version__,
+          "keras": keras.__version__, "notes": notes, "startup": round(time.perf_counter() - started, 3)})
+    import shutil
+    import tempfile
+
     for line in requests:
         job = json.loads(line)
         if job.get("op") == "stop":
             break
+        request = job.get("id")
         job["device"] = device
-        workdir = tempfile.mkdtemp(prefix="kerasfix-verify-")
+        workdir = tempfile.mkdtemp(prefix="job-", dir=work)
         try:
             os.chdir(workdir)
+            os.environ["HOME"] = os.environ["TMPDIR"] = workdir
             sandbox.contain_writes(workdir)
 
-            def progress(side: str, line_number: int) -> None:
-                send({"op": "at", "side": side, "line": line_number})
+            def progress(side: str, line_number: int, request=request) -> None:
+                send({"op": "at", "id": request, "side": side, "line": line_number})
 
             try:
                 result = runtime.verify_file(job, progress)
             except BaseException as error:  # noqa: BLE001 - report, then keep serving
                 result = {"models": [], "errors": [{"type": type(error).__name__, "message": f"verify failed on this file: {error}", "line": None, "source": None, "side": "worker"}]}
         finally:
+            if os.getpid() != me:
+                real_exit(0)
             sandbox.contain_writes(None)
-            os.chdir(home)
+            os.chdir(work)
+            confine.end_strays(me, whole_namespace)  # what the program started (a forked copy, a sleeper) ends with it
             shutil.rmtree(workdir, ignore_errors=True)
-        send({"op": "result", **result})
+        send({"op": "result", "id": request, "cpu": round(confine.cpu_time(), 3), **result})
     return 0
 
 
