@@ -37,6 +37,7 @@ class FileContext:
         self.reports: list[_Report] = []
         self._spans: dict | None = None
         self._parents: dict | None = None  # filled by the traversal (_Dispatcher)
+        self._walked = False  # True once every non-trivia node's parent is known (one walk of the file)
         self._traversed = False  # True once every node's parent is known (a full resolution)
         self._cache: dict = {}
 
@@ -79,17 +80,33 @@ class FileContext:
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         # The traversal records each node's parent as it enters it, so asking about the node being
-        # visited, or any ancestor, costs nothing. A node the walk has not reached (trivia, or a node
-        # not visited yet) costs one full resolution per file.
+        # visited, or any ancestor, costs nothing. A node the traversal has not reached yet costs one
+        # read-only walk of the file (kerasfix/walk.py, which skips trivia); trivia costs one full
+        # resolution by LibCST, many times slower than the walk.
         if self._parents is None:
-            self._parents = dict(self._all_parents())
-            self._traversed = True
+            self._parents = {}
         found = self._parents.get(node)
+        if found is None and node is not self.module and not self._walked:
+            self._parents.update(self._walked_parents())  # in place: the traversal goes on filling it
+            self._walked = True
+            found = self._parents.get(node)
         if found is None and node is not self.module and not self._traversed:
-            self._parents = dict(self._all_parents())
+            self._parents.update(self._all_parents())
             self._traversed = True
-            return self._parents.get(node)
+            found = self._parents.get(node)
         return found
+
+    def _walked_parents(self) -> dict:
+        from kerasfix.walk import walk
+
+        parents: dict = {}
+
+        def enter(child: cst.CSTNode, parent: cst.CSTNode | None) -> None:
+            if parent is not None:
+                parents[child] = parent
+
+        walk(self.module, enter)
+        return parents
 
     def _all_parents(self):
         wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)

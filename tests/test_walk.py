@@ -55,6 +55,31 @@ def test_walk_enters_and_leaves_the_nodes_libcst_visits_in_the_same_order() -> N
         assert parents[module] is None
 
 
+ASYNC_AND_GENERIC = """\
+async def fetch(xs):
+    async for x in xs:
+        async with x as y, y:
+            await y
+    return [a async for a in xs if a]
+
+
+class Box[T](Base, metaclass=Meta):
+    def get[U](self, u: U) -> T:
+        return u
+"""
+
+
+def test_async_and_generic_definitions_are_walked_in_source_order() -> None:
+    module = cst.parse_module(ASYNC_AND_GENERIC)
+    recorder = _Recorder()
+    module.visit(recorder)
+    expected = [type(n).__name__ for n in recorder.entered if type(n) not in _TRIVIA_TYPES]
+    entered: list[str] = []
+    walk(module, lambda node, parent: entered.append(type(node).__name__))
+    assert "Asynchronous" in entered and "TypeParameters" in entered
+    assert entered == expected
+
+
 def test_comments_are_found_in_source_order() -> None:
     for path in PROGRAMS:
         module = cst.parse_module(path.read_text(encoding="utf-8"))

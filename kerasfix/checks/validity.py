@@ -814,8 +814,18 @@ class _ModelEvidence(cst.CSTVisitor):
 def _evidence(ctx) -> _ModelEvidence:
     found = ctx.__dict__.get("_model_evidence")
     if found is None:
+        from kerasfix.walk import walk
+
         found = _ModelEvidence(ctx)
-        ctx.module.visit(found)
+        # the read-only walk, not `Module.visit`, which rebuilds every node of the file on the way
+        handlers = {cst.Assign: found.visit_Assign, cst.FunctionDef: found.visit_FunctionDef, cst.ClassDef: found.visit_ClassDef}
+
+        def enter(node: cst.CSTNode, parent: cst.CSTNode | None) -> None:
+            handler = handlers.get(type(node))
+            if handler is not None:
+                handler(node)
+
+        walk(ctx.module, enter)
         ctx.__dict__["_model_evidence"] = found
     return found
 
