@@ -99,11 +99,21 @@ def spell(
 
 
 def _first(ctx, candidates: list[tuple[str, tuple[Requirement, ...]]], meaning: str, at: cst.CSTNode) -> Spelling | None:
-    """The first candidate spelling that means the symbol at `at`."""
+    """The first candidate spelling that means the symbol at `at` (for the portable target, not one
+    that reaches Keras through TensorFlow: `tf.keras.ops.sum`, `keras.ops.sum` with `from tensorflow
+    import keras`)."""
+    portable = ctx.target == "portable"
     for text, requires in candidates:
+        if portable and not requires and _through_tensorflow_binding(ctx, text):
+            continue
         if _means(ctx, text, meaning, at, requires):
-            return Spelling(cst.parse_expression(text), requires, meaning)
+            return Spelling(_expression(text), requires, meaning)
     return None
+
+
+def _through_tensorflow_binding(ctx, text: str) -> bool:
+    binding = ctx.imports.bindings.get(text.split(".")[0])
+    return binding is not None and binding.raw.split(".")[0] == "tensorflow"
 
 
 def _through_callee(ctx, func: cst.Attribute, module: str, short: str) -> list[str]:
@@ -208,7 +218,19 @@ def resolve_at(ctx, text: str, at: cst.CSTNode, new: dict[str, str] | None = Non
         return None  # imported inside some other function or class
     if head in scopes.module_names and binding is None and not table.star_modules:
         return None
-    return table.qualified(cst.parse_expression(text))
+    return table.qualified(_expression(text))
+
+
+def _expression(text: str) -> cst.BaseExpression:
+    """The expression for a dotted name (`keras.layers.Dense`), built directly: LibCST's expression parser
+    costs milliseconds a call, and spelling asks for thousands of names in a large file."""
+    parts = text.split(".")
+    if not all(part.isidentifier() and not keyword.iskeyword(part) for part in parts):
+        return cst.parse_expression(text)
+    expression: cst.BaseExpression = cst.Name(parts[0])
+    for part in parts[1:]:
+        expression = cst.Attribute(value=expression, attr=cst.Name(part))
+    return expression
 
 
 def _means(ctx, text: str, symbol: str, at: cst.CSTNode, requires: tuple[Requirement, ...]) -> bool:
