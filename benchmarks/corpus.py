@@ -211,6 +211,11 @@ def print_report(result: dict) -> None:
     print(f"keras.backend calls: {b['before']['total']} before, {b['after']['total']} after; "
           f"{b['after']['not_in_keras3']['total']} after are of functions Keras 3's keras.backend does not have", file=out)
     print(f"  after, gone from Keras 3: {_codes(b['after']['not_in_keras3']['by_function'], 40)}", file=out)
+    ro = b["after"]["report_only"]
+    print(f"  of those, {ro['total']} are of functions with no Keras 3 equivalent (reported with guidance): {_codes(ro['by_function'], 40)}", file=out)
+    print(f"  and {len(b['after']['sites_with_rewrite'])} are of functions the catalogue rewrites, left unfixed:", file=out)
+    for site in b["after"]["sites_with_rewrite"]:
+        print(f"    {site}", file=out)
     still = {k: v for k, v in b["after"]["by_function"].items() if k not in b["after"]["not_in_keras3"]["by_function"]}
     if still:
         print(f"  after, still in Keras 3: {_codes(still, 20)}", file=out)

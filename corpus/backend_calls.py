@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import tomllib
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,14 @@ def keras3_backend_names() -> frozenset[str]:
             if public:
                 return public
     return _KERAS3_BACKEND_FALLBACK
+
+
+def report_only_functions() -> frozenset[str]:
+    """The Keras 2 backend functions kerasfix's catalogue gives no Keras 3 replacement (`none` in
+    rules/backend_ops.toml): a call of one of them left after migrate is reported with guidance by design."""
+    with open(Path(__file__).resolve().parent.parent / "rules" / "backend_ops.toml", "rb") as handle:
+        rows = tomllib.load(handle)["function"]
+    return frozenset(name for name, row in rows.items() if "none" in row)
 
 
 def _dotted(node: ast.expr) -> list[str] | None:

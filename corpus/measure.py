@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
-from corpus.backend_calls import find_backend_calls, keras3_backend_names
+from corpus.backend_calls import find_backend_calls, keras3_backend_names, report_only_functions
 from corpus.fetch import ROOT, CorpusFile, copy_corpus
 
 # how the text report of `migrate` labels a file it could not process: `<file>: error: ...`, `<file>: internal error: ...`
@@ -98,13 +98,15 @@ def compile_error(data: bytes, name: str) -> str | None:
     return None
 
 
-def backend_calls(texts: dict[str, bytes], keras3: frozenset[str]) -> dict:
-    """The keras.backend calls in the files: by function, by file, and where the ones Keras 3 lacks are."""
+def backend_calls(texts: dict[str, bytes], keras3: frozenset[str], report_only: frozenset[str] = frozenset()) -> dict:
+    """The keras.backend calls in the files: by function, by file, and where the ones Keras 3 lacks are,
+    split into the functions with no Keras 3 replacement (`report_only`) and those the catalogue rewrites."""
     by_function: Counter = Counter()
     missing: Counter = Counter()
     by_file: Counter = Counter()
     missing_by_file: Counter = Counter()
     sites = []
+    rewritable = []
     for relative, data in texts.items():
         for call in find_backend_calls(data.decode("utf-8", errors="replace")):
             by_function[call.function] += 1
@@ -113,7 +115,12 @@ def backend_calls(texts: dict[str, bytes], keras3: frozenset[str]) -> dict:
                 missing[call.function] += 1
                 missing_by_file[relative] += 1
                 sites.append(f"{relative}:{call.line}:{call.column}: {call.callee}")
+                if call.function not in report_only:
+                    rewritable.append(f"{relative}:{call.line}:{call.column}: {call.callee}")
     return {
+        "report_only": {"total": sum(n for f, n in missing.items() if f in report_only),
+                        "by_function": {f: n for f, n in missing.most_common() if f in report_only}},
+        "sites_with_rewrite": rewritable,
         "total": sum(by_function.values()),
         "by_function": dict(by_function.most_common()),
         "not_in_keras3": {"total": sum(missing.values()), "by_function": dict(missing.most_common())},
@@ -162,8 +169,9 @@ def migrate_corpus(files: list[CorpusFile], jobs: int | None = None, keep: Path 
     broken = [{"file": r, "error": compile_after[r]} for r in relatives if compile_after[r] and not compile_before[r]]
     steps = {"check_before": before, "migrate": first, "check_after": after, "migrate_again": second}
     internal = sorted({(e["file"], e["message"]) for step in steps.values() for e in step["errors"] if e["kind"] == "internal"})
-    calls_before = backend_calls(originals, keras3)
-    calls_after = backend_calls(migrated, keras3)
+    report_only = report_only_functions()
+    calls_before = backend_calls(originals, keras3, report_only)
+    calls_after = backend_calls(migrated, keras3, report_only)
 
     groups: dict[str, Counter] = defaultdict(Counter)
     for r in relatives:
@@ -190,7 +198,7 @@ def migrate_corpus(files: list[CorpusFile], jobs: int | None = None, keep: Path 
                     "not_compiling_before": [{"file": r, "error": e} for r, e in compile_before.items() if e]},
         "second_migrate": {"files_changed": len(changed_again), "files": changed_again, "summary": second["summary"]},
         "backend_calls": {"keras3_backend": sorted(keras3),
-                          "before": {k: v for k, v in calls_before.items() if k != "sites_not_in_keras3"},
+                          "before": {k: v for k, v in calls_before.items() if k not in ("sites_not_in_keras3", "sites_with_rewrite")},
                           "after": calls_after},
         "internal_errors": [{"file": f, "message": m} for f, m in internal],
         "crashed": [name for name, step in steps.items() if step["crashed"]],

@@ -19,7 +19,10 @@ from kerasfix.source import Source
 
 
 def file_style(table: ImportTable, target: str) -> str:
-    """`tf.keras` or `keras`: the style the file's own Keras imports use, else the target's."""
+    """`tf.keras` or `keras`: the style the file's own Keras imports use, else the target's (`keras`
+    for the portable target, whatever the file uses: its code is to run without TensorFlow)."""
+    if target == "portable":
+        return "keras"
     votes: Counter[str] = Counter()
     for statement in table.import_statements:
         for raw in _statement_modules(statement):
@@ -154,7 +157,7 @@ def tidy_modules(
         entry = requirement.name if requirement.asname is None else f"{requirement.name} as {requirement.asname}"
         if _place_in_released(requirement, entry, statements, removed_from, replace, retarget):
             continue
-        host = _modern_host(table, requirement.module, replace)
+        host = _modern_host(table, requirement.module, replace, style)
         if host is not None:
             append.setdefault(id(host), []).append(entry)
             statements[id(host)] = host
@@ -220,12 +223,14 @@ def _place_in_released(requirement, entry: str, statements, removed_from, replac
     return False
 
 
-def _modern_host(table: ImportTable, module: str, replace: dict) -> cst.ImportFrom | None:
+def _modern_host(table: ImportTable, module: str, replace: dict, style: str) -> cst.ImportFrom | None:
+    """The from-import of `module` a new name can join; for the portable target (style `keras`, whatever
+    the file uses) not one spelled through TensorFlow."""
     for statement in table.import_statements:
         if not isinstance(statement, cst.ImportFrom) or isinstance(statement.names, cst.ImportStar):
             continue
         raw, modern = module_of(statement)
-        if modern == module and normalise_root(raw) == modern:
+        if modern == module and normalise_root(raw) == modern and (style == "tf.keras" or style_of(raw) == style):
             if all(id(alias) in replace and not replace[id(alias)] for alias in statement.names):
                 continue  # about to be emptied
             return statement

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 import libcst as cst
 
 from kerasfix.findings import Edit, Fix, Requirement, Written
+from kerasfix.source import NEWLINE_RE
 
 if TYPE_CHECKING:
     from kerasfix.context import FileContext
@@ -104,6 +105,23 @@ def replace_node(ctx: "FileContext", node: cst.CSTNode, new_node: cst.CSTNode) -
     state.indent_tokens.extend(ctx.indentation(node))
     new_node._codegen(state)
     return Edit(start, end, "".join(state.tokens))
+
+
+def remove_statement(ctx: "FileContext", line: cst.SimpleStatementLine) -> Edit | None:
+    """An edit removing a statement line with its indentation and newline (`pass` when it is its block's
+    only statement); None when it holds several statements or shares its line with other code."""
+    block = ctx.parent(line)
+    if len(line.body) != 1 or not isinstance(block, (cst.IndentedBlock, cst.Module)):
+        return None
+    start, end = ctx.span(line)
+    if isinstance(block, cst.IndentedBlock) and len(block.body) == 1:
+        return Edit(start, end, "pass")
+    text = ctx.text
+    line_start = max(text.rfind("\n", 0, start), text.rfind("\r", 0, start)) + 1
+    if text[line_start:start].strip(" \t"):
+        return None
+    newline = NEWLINE_RE.search(text, end)
+    return Edit(line_start, len(text) if newline is None else newline.end(), "")
 
 
 def make_fix(

@@ -88,6 +88,7 @@ VERSION = Kind("a string", _is_str, form=r"\d+(\.\d+)*", form_name="a version su
 DOTTED_NAME = Kind("a string", _is_str, form=_DOTTED, form_name="a dotted name such as keras.layers.Conv2D")
 DOTTED_NAMES = Kind("a list of strings", _is_str_list, form=_DOTTED, form_name="dotted names such as keras.layers.Conv2D")
 IDENTIFIER = Kind("a string", _is_str, form=_IDENTIFIER, form_name="a Python identifier")
+MODULE_NAME = Kind("a string", _is_str, form=r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", form_name="a module name such as keras.backend")
 IDENTIFIERS = Kind("a list of strings", _is_str_list, form=_IDENTIFIER, form_name="Python identifiers")
 
 
@@ -97,7 +98,7 @@ def choice(*values: str) -> Kind:
 
 FIX = choice("safe", "unsafe", "none")
 FIX_SAFETY = choice("safe", "unsafe", "sometimes", "none")
-TARGETS = ("tf.keras", "keras")  # the import styles of `--target` (kerasfix/config.py)
+TARGETS = ("tf.keras", "keras", "portable")  # `--target` (kerasfix/config.py): an import style, or portable
 
 
 class Key:
@@ -131,7 +132,7 @@ EXAMPLE = Record(
         "after": Key(STRING, "what `kerasfix migrate` makes of `before`; leave it out when the rule reports without fixing"),
         "valid": Key(BOOLEAN, "true: `before` must give no finding of this rule (default false)"),
         "unsafe": Key(BOOLEAN, "true: `after` is the result with `--unsafe-fixes` (default false)"),
-        "target": Key(choice(*TARGETS), "the import style new imports use, as `--target` (default tf.keras)"),
+        "target": Key(choice(*TARGETS), "the import style new imports use, as `--target`; `portable` also rewrites model code off TensorFlow (default tf.keras)"),
     },
 )
 
@@ -147,7 +148,7 @@ SYMBOLS_FROM = Record(
     "symbols_from",
     {
         "table": Key(IDENTIFIER, "a table file of `[function.NAME]` rows (`backend_ops`)", required=True),
-        "module": Key(DOTTED_NAME, "the module whose functions the rows are (`keras.backend`)", required=True),
+        "module": Key(MODULE_NAME, "the module whose functions the rows are (`keras.backend`, `tensorflow`)", required=True),
     },
 )
 SYMBOLS_FROM_KIND = Kind("a table", _is_table, fields=SYMBOLS_FROM)

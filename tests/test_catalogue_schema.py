@@ -166,7 +166,7 @@ def test_other_mistakes(rules: Path, change: tuple[str, str], problem: str) -> N
         ('before = "x = 1\\n"\nafer = "x = 2\\n"', "example #1: unknown key 'afer' (did you mean 'after'?)"),
         ('after = "x = 2\\n"', "example #1: missing required key 'before'"),
         ('before = "x = 1\\n"\nvalid = "yes"', "example #1: 'valid' must be true or false, not a string"),
-        ('before = "x = 1\\n"\ntarget = "tensorflow"', "example #1: 'target' must be one of tf.keras, keras, not 'tensorflow'"),
+        ('before = "x = 1\\n"\ntarget = "tensorflow"', "example #1: 'target' must be one of tf.keras, keras, portable, not 'tensorflow'"),
         ('before = "x = 1\\n"\nafter = "x = 2\\n"\nvalid = true', "example #1: a valid example has no 'after' or 'unsafe'"),
     ],
 )

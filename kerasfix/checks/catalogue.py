@@ -9,17 +9,15 @@ arguments, a new callee. All entries that touch a call share that rewrite, so a 
 
 from __future__ import annotations
 
-from typing import Any
-
 import libcst as cst
 
 from kerasfix.checks import transforms
 from kerasfix.checks.callargs import literal
 from kerasfix.checks.callee import new_callee, retarget, unspellable
 from kerasfix.checks.entries import Entry, entries, indexes, tokens
-from kerasfix.checks.rewrite import CallRewrite, Change, add, combine, convert, drop, head, rename, rename_method, value_key
+from kerasfix.checks.rewrite import CallRewrite, Change, add, combine, convert, drop, fix_of, head, rename, rename_method, value_key
 from kerasfix.names import normalise_root
-from kerasfix.rule import Checker, make_fix, replace_node
+from kerasfix.rule import Checker
 
 
 class CatalogueChecker(Checker):
@@ -51,7 +49,7 @@ class CatalogueChecker(Checker):
     def visit_Call(self, node: cst.Call) -> None:
         if id(node) in self.handled:
             return
-        target = self.ctx.qualified(node.func)
+        target = self.ctx.qualified(node.func) or self._tensorflow(node.func)
         if target is None and not (isinstance(node.func, cst.Attribute) and node.func.attr.value in self.by_method):
             return
         if target is None and self.ctx.imports.resolve(node.func.value) is not None:
@@ -65,6 +63,14 @@ class CatalogueChecker(Checker):
         for entry in entries:
             self._contribute(entry, rewrite)
         self._emit(rewrite)
+
+    def _tensorflow(self, func: cst.BaseExpression) -> str | None:
+        """`tensorflow.reduce_sum` for `tf.reduce_sum` when an entry matches TensorFlow's own functions
+        (rules/portable.toml), else None: catalogue symbols are otherwise Keras names."""
+        if not isinstance(func, cst.Attribute):
+            return None
+        raw = self.ctx.imports.resolve(func)
+        return raw if raw is not None and raw.startswith("tensorflow.") and raw in self.by_symbol else None
 
     def _contribute(self, entry: Entry, rewrite: CallRewrite) -> None:
         code, fix = entry.code, entry.fix
@@ -122,16 +128,7 @@ class CatalogueChecker(Checker):
             by_code.setdefault(change.code, []).append(change)
         if not by_code:
             return
-        fixes: dict[str, Any] = {}
-        for level, allowed in (("safe", {"safe"}), ("unsafe", {"safe", "unsafe"})):
-            if level == "unsafe" and not any(c.safety == "unsafe" for c in rewrite.changes):
-                if "safe" in fixes:
-                    fixes["unsafe"] = fixes["safe"]  # the same changes: the same fix
-                break
-            built = rewrite.build(allowed)
-            if built is not None:
-                old, new, plan = built
-                fixes[level] = (replace_node(self.ctx, old, new), plan)
+        fixes = rewrite.fixes()
         entries = {e.code: e for e in self.entries_for(rewrite)}
         for code, changes in by_code.items():
             entry = entries[code]
@@ -142,10 +139,7 @@ class CatalogueChecker(Checker):
                 self.report(rewrite.node, code, first)
                 continue
             if fixable:
-                level = "unsafe" if any(c.safety == "unsafe" for c in fixable) else "safe"
-                edit, plan = fixes[level]
-                details = "; ".join(c.detail for c in fixable)
-                fix = make_fix(level, details[:1].upper() + details[1:], [edit], plan.requires, plan.releases, plan.writes)
+                details, fix = fix_of(changes, fixes)
                 self.report(rewrite.node, code, f"{first}: {details}", fix)
             if manual:
                 self.report(rewrite.node, code, f"{first}: " + "; ".join(c.detail for c in manual))

@@ -9,8 +9,7 @@ import libcst as cst
 from kerasfix.checks.callargs import NOT_LITERAL, literal, rename_keyword, with_args
 from kerasfix.findings import Edit
 from kerasfix.names import canonical
-from kerasfix.rule import Checker, Example, RuleSpec, make_fix, replace_node
-from kerasfix.source import NEWLINE_RE
+from kerasfix.rule import Checker, Example, RuleSpec, make_fix, remove_statement, replace_node
 from kerasfix.spelling import file_scopes
 from kerasfix.walk import children, walk
 
@@ -615,18 +614,8 @@ class CustomLayerChecker(Checker):
         """A fix removing a statement that stands alone on its line (`pass` when it is the block's only one)."""
         line = self.ctx.parent(statement)
         block = self.ctx.parent(line) if isinstance(line, cst.SimpleStatementLine) else None
-        if not isinstance(block, cst.IndentedBlock) or len(line.body) != 1:
-            return None
-        start, end = self.ctx.span(line)
-        if len(block.body) == 1:
-            return make_fix("safe", _REMOVED, [Edit(start, end, "pass")])
-        text = self.ctx.text
-        line_start = max(text.rfind("\n", 0, start), text.rfind("\r", 0, start)) + 1
-        if text[line_start:start].strip(" \t"):
-            return None
-        newline = NEWLINE_RE.search(text, end)
-        line_end = len(text) if newline is None else newline.end()
-        return make_fix("safe", _REMOVED, [Edit(line_start, line_end, "")])
+        edit = remove_statement(self.ctx, line) if isinstance(block, cst.IndentedBlock) else None
+        return None if edit is None else make_fix("safe", _REMOVED, [edit])
 
     def _tf_variable(self, node: cst.Assign, method: _Method) -> None:
         call = node.value

@@ -84,6 +84,22 @@ def _describe(item: dict) -> str:
     return " ".join(parts)
 
 
+def _report_only_note(item: dict) -> str:
+    """For an entry that takes its symbols from a table (`symbols_from`): the functions it matches whose
+    row has no replacement (`none`), named, since those are reported with guidance and never fixed."""
+    source = item.get("symbols_from")
+    if not source:
+        return ""
+    rows = ruledata.load(source["table"]).get("function", {})
+    matched = set(item.get("symbols", ()))
+    names = [name for name, row in sorted(rows.items()) if "none" in row and f"{source['module']}.{name}" in matched]
+    if not names:
+        return ""
+    listed = ", ".join(f"`{name}`" for name in names)
+    return (f"Reported without a fix, because Keras 3 has no equivalent for them (each finding says what to do "
+            f"instead, from the function's row in rules/{source['table']}.toml): {listed}.")
+
+
 @functools.lru_cache(maxsize=1)
 def entries() -> tuple[Entry, ...]:
     """Every `[[change]]` entry of the catalogue, file by file in name order."""
@@ -103,7 +119,7 @@ def entries() -> tuple[Entry, ...]:
                 what=item.get("what") or _describe(item),
                 why=item["why"],
                 examples=_examples(item.get("examples", [])),
-                fix_note=item.get("fix_note", ""),
+                fix_note=" ".join(filter(None, (item.get("fix_note", ""), _report_only_note(item)))),
                 default_enabled=item.get("default", True),
                 removed_in=item.get("removed_in", ""),
                 extra={"catalogue": stem},

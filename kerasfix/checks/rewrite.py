@@ -10,8 +10,8 @@ import libcst as cst
 
 from kerasfix import api
 from kerasfix.checks.callargs import NOT_LITERAL, keyword_arg, literal, with_args
-from kerasfix.findings import Requirement, Written
-from kerasfix.rule import Checker
+from kerasfix.findings import Edit, Fix, Requirement, Written
+from kerasfix.rule import Checker, make_fix, replace_node
 
 
 @dataclass
@@ -50,6 +50,9 @@ class Plan:
     # the fixed call; the fix then replaces that expression instead of the call alone.
     outer: cst.BaseExpression | None = None
     replace_outer: Callable[[cst.BaseExpression], cst.BaseExpression] | None = None
+    # Edits elsewhere in the file that the fixed call needs (the `keras.random.SeedGenerator` a layer's
+    # `__init__` makes for the call's `seed`).
+    edits: list[Edit] = field(default_factory=list)
 
 
 Action = Callable[[Plan], None]
@@ -111,6 +114,33 @@ class CallRewrite:
             return plan.outer, plan.replace_outer(new), plan
         return self.node, new, plan
 
+    def fixes(self) -> dict[str, tuple[list[Edit], Plan]]:
+        """The fixed call's edits and plan for each level of fix that has changes ("safe": the safe
+        changes only; "unsafe": safe and unsafe ones)."""
+        fixes: dict[str, tuple[list[Edit], Plan]] = {}
+        for level, allowed in (("safe", {"safe"}), ("unsafe", {"safe", "unsafe"})):
+            if level == "unsafe" and not any(c.safety == "unsafe" for c in self.changes):
+                if "safe" in fixes:
+                    fixes["unsafe"] = fixes["safe"]  # the same changes: the same fix
+                break
+            built = self.build(allowed)
+            if built is not None:
+                old, new, plan = built
+                fixes[level] = ([replace_node(self.ctx, old, new), *plan.edits], plan)
+        return fixes
+
+
+def fix_of(changes: list[Change], fixes: dict[str, tuple[list[Edit], Plan]]) -> tuple[str, Fix] | None:
+    """The words and the fix of the changes one rule made to a call (`fixes` from `CallRewrite.fixes`):
+    unsafe when any change is; None when none of them can be fixed."""
+    fixable = [change for change in changes if change.safety != "none"]
+    if not fixable:
+        return None
+    level = "unsafe" if any(change.safety == "unsafe" for change in fixable) else "safe"
+    edits, plan = fixes[level]
+    details = "; ".join(change.detail for change in fixable)
+    return details, make_fix(level, details[:1].upper() + details[1:], edits, plan.requires, plan.releases, plan.writes)
+
 
 def arranged(plan: Plan) -> list[cst.Arg]:
     """The arguments of the planned call: positional while they fit the target's signature, then by keyword."""
@@ -161,6 +191,21 @@ def find(holder: CallRewrite | Plan, *names: str) -> Slot | None:
         if slot.name in names and not slot.dropped:
             return slot
     return None
+
+
+def arguments_by_name(rewrite: CallRewrite, params: tuple[str, ...], required: tuple[str, ...] = ()) -> dict[str, cst.BaseExpression] | None:
+    """The call's arguments by parameter name, its positional ones named after `params` in order (the slots
+    are renamed so). None when an argument is passed with `*`/`**`, more are positional than `params`
+    has, a keyword is not among them, or one of `required` is missing."""
+    positional = [slot for slot in rewrite.slots if slot.positional]
+    if any(slot.arg.star for slot in rewrite.slots) or len(positional) > len(params):
+        return None
+    for index, slot in enumerate(positional):
+        slot.name = params[index]
+    given = {slot.name: slot.arg.value for slot in rewrite.slots}
+    if set(given) - set(params) or any(name not in given for name in required):
+        return None
+    return given
 
 
 def _named(plan: Plan, name: str, first_only: bool) -> list[Slot]:

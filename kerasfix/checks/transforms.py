@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from kerasfix.checks import backend_transforms, guide_transforms, layer_transforms, training_transforms, validity
+from kerasfix.checks import backend_transforms, batch_dot_transforms, guide_transforms, initializer_transforms, layer_transforms, portable_transforms, train_phase_transforms, training_transforms, validity
 
 
 def _merged(*registries: dict[str, Callable]) -> dict[str, Callable]:
@@ -28,5 +28,13 @@ def _merged(*registries: dict[str, Callable]) -> dict[str, Callable]:
 
 
 TRANSFORMS: dict[str, Callable] = _merged(
-    backend_transforms.transform, guide_transforms.transform, layer_transforms.transform, training_transforms.transform, validity.transform
+    backend_transforms.transform,
+    batch_dot_transforms.transform,
+    guide_transforms.transform,
+    initializer_transforms.transform,
+    layer_transforms.transform,
+    portable_transforms.transform,
+    train_phase_transforms.transform,
+    training_transforms.transform,
+    validity.transform,
 )
