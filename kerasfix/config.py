@@ -10,7 +10,7 @@ from pathlib import Path
 from kerasfix import registry
 from kerasfix.ruledata import tomllib
 
-TARGETS = ("tf.keras", "keras")
+TARGETS = ("tf.keras", "keras", "portable")  # portable: keras imports, and model code rewritten off TensorFlow (KF5xx)
 KNOWN_KEYS = {
     "select": list,
     "extend-select": list,

@@ -12,3 +12,8 @@ class Settings:
     enabled: frozenset[str]
     target: str = "tf.keras"
     unsafe_fixes: bool = False
+
+    @property
+    def portable(self) -> bool:
+        """`--target portable`: model code is rewritten to run on every Keras 3 backend (KF5xx)."""
+        return self.target == "portable"

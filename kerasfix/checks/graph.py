@@ -137,8 +137,11 @@ SPECS = (
         "KF501", "tf-op-on-keras-tensor",
         "A TensorFlow function is applied to a Keras tensor while a Functional model is built",
         "Finds calls of `tf.*` functions (`tf.squeeze`, `tf.concat`, `tf.nn.relu`, ...) whose arguments are "
-        "Keras tensors of a model being built (`keras.Input` and the outputs of layers called on them), as the "
-        "model graph follows them through the file.",
+        "Keras tensors of a model being built (`keras.Input`, the outputs of layers called on them, and of "
+        "operations on those), as the model graph follows them through the file, and rewrites each to its "
+        "`keras.ops` replacement from rules/tf_ops.toml (`tf.squeeze(x, axis=-1)` -> `keras.ops.squeeze(x, "
+        "axis=-1)`, `tf.concat([a, b], -1)` -> `keras.ops.concatenate([a, b], -1)`), the rewrite KF502 makes "
+        "in model code, through the same table and code.",
         "tf.keras 2 turned such calls into layers by itself; Keras 3 builds models from symbolic `KerasTensor`s "
         "that TensorFlow functions cannot take: `ValueError: A KerasTensor cannot be used as input to a "
         "TensorFlow function`. The `keras.ops` function of the same job works on them (and on every backend); "
@@ -147,7 +150,25 @@ SPECS = (
             Example(
                 "import tensorflow as tf\nfrom tensorflow import keras\n"
                 "inputs = keras.Input(shape=(10, 1))\nx = tf.squeeze(inputs, axis=-1)\n"
-                "model = keras.Model(inputs, keras.layers.Dense(1)(x))\n"
+                "y = tf.concat([x, tf.nn.relu(x)], -1)\n"
+                "model = keras.Model(inputs, keras.layers.Dense(1)(y))\n",
+                "import tensorflow as tf\nfrom tensorflow import keras\n"
+                "inputs = keras.Input(shape=(10, 1))\nx = keras.ops.squeeze(inputs, axis=-1)\n"
+                "y = keras.ops.concatenate([x, keras.ops.relu(x)], -1)\n"
+                "model = keras.Model(inputs, keras.layers.Dense(1)(y))\n",
+            ),
+            Example(
+                "import tensorflow as tf\nfrom tensorflow import keras\n"
+                "tokens = keras.Input(shape=(12, 8))\nwidth = tf.shape(tokens)[1]\n"
+                "model = keras.Model(tokens, keras.layers.Dense(1)(tokens))\n",
+                "import tensorflow as tf\nfrom tensorflow import keras\n"
+                "tokens = keras.Input(shape=(12, 8))\nwidth = keras.ops.shape(tokens)[1]\n"
+                "model = keras.Model(tokens, keras.layers.Dense(1)(tokens))\n",
+                unsafe=True,
+            ),
+            Example(
+                "import tensorflow as tf\nfrom tensorflow import keras\n"
+                "inputs = keras.Input(shape=(10,))\nx = tf.py_function(lambda a: a, [inputs], tf.float32)\n"
             ),
             Example(
                 "import tensorflow as tf\nfrom tensorflow import keras\n"
@@ -156,6 +177,7 @@ SPECS = (
                 valid=True,
             ),
         ],
+        fix_safety="sometimes",
     ),
 )
 
@@ -213,7 +235,10 @@ class GraphChecker(Checker):
             if key in seen:
                 continue
             seen.add(key)
-            fix = self._fix(node, code)
+            if code == "KF501":
+                message, fix = self._portable(node, message)
+            else:
+                fix = self._fix(node, code)
             self.report(node, code, message, fix)
         if self.ctx.enabled("KF201"):
             from kerasfix.checks import merge_models
@@ -223,6 +248,17 @@ class GraphChecker(Checker):
             for model in models:
                 if _single_chain(model):
                     self.report(model.node, "KF209", "this Functional model is a single chain of layers; `keras.Sequential([...])` says the same more simply")
+
+    def _portable(self, node: cst.Call, message: str):
+        """KF501's words and fix: the call rewritten by its row of rules/tf_ops.toml, as KF502 rewrites
+        TensorFlow calls in model code (kerasfix/checks/backend_transforms.py)."""
+        from kerasfix.checks.backend_transforms import table_call_fix
+
+        found = table_call_fix(self.ctx, node, "KF501")
+        if found is None:
+            return message + " (rules/tf_ops.toml has no row for this function: rewrite it by hand)", None
+        details, fix = found
+        return f"{message}: {details}", fix
 
     def _fix(self, node, code: str):
         if code != "KF204" or not isinstance(node, cst.Call):

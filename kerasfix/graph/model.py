@@ -418,7 +418,7 @@ class Interpreter:
         if raw is not None and raw.startswith("tensorflow.") and _holds_tensor([*args, *kwargs.values()]):
             # Keras 3: "A KerasTensor cannot be used as input to a TensorFlow function"
             self.issues.append((node, "tf-op-on-keras-tensor", {"op": "tf" + raw[len("tensorflow"):]}))
-            return UNKNOWN_VALUE
+            return _op_result([*args, *kwargs.values()])
         func = node.func
         if isinstance(func, cst.Attribute):
             owner = self.eval(func.value, env)
@@ -486,6 +486,8 @@ class Interpreter:
             return self.make_sequential(node, args, kwargs)
         if qualified == "keras.Model":
             return self.make_functional(node, args, kwargs)
+        if qualified.startswith("keras.ops.") and _holds_tensor([*args, *kwargs.values()]):
+            return _op_result([*args, *kwargs.values()])
         if qualified.startswith("keras.layers."):
             name = qualified.rsplit(".", 1)[1]
             if name in _FUNCTIONAL_MERGES:
@@ -774,6 +776,23 @@ _LAYER_BASES = {"keras.Layer", "keras.Model", "keras.Sequential", "keras.models.
 _UNKNOWN_INFO = L.LayerInfo(None, None, None, None)
 _DATA_FORMAT_GETTERS = {"keras.backend.image_data_format", "keras.config.image_data_format"}
 _DATA_FORMAT_SETTERS = {"keras.backend.set_image_data_format", "keras.config.set_image_data_format"}
+
+
+def _op_result(values: list) -> Tensor:
+    """The Keras tensor an operation (`keras.ops.squeeze(x)`, or a TensorFlow function KF501 reports)
+    makes of Keras tensors: of no known layer or shape, so a model built through it is incomplete,
+    but still a Keras tensor that later calls are judged on."""
+    return Tensor(None, None, _tensors(values))
+
+
+def _tensors(values: list) -> list[Tensor]:
+    found: list[Tensor] = []
+    for value in values:
+        if isinstance(value, Tensor):
+            found.append(value)
+        elif isinstance(value, (list, tuple)):
+            found.extend(_tensors(list(value)))
+    return found
 
 
 def _holds_tensor(values: list) -> bool:
