@@ -97,16 +97,184 @@ def _console(stream=None):
     return Console(file=stream or sys.stdout, highlight=False, soft_wrap=True)
 
 
-def check(args: Namespace) -> int:
-    from kerasfix.reporters import summary_line
-    from kerasfix.runner import check_paths
+STDIN = Path("-")
 
-    config, settings, found = prepare_run(args)
-    _skipped(found, args)
-    jobs = args.jobs or os.cpu_count() or 1
-    results = check_paths(found.files, settings, config, jobs, use_cache=not args.no_cache) + _unreadable(found)
+
+def _reads_stdin(args: Namespace) -> bool:
+    """`kerasfix check -`: the program comes from stdin. `-` with other paths is a usage error."""
+    from kerasfix.files import PathError
+
+    paths = args.paths or []
+    if STDIN not in paths:
+        if args.stdin_filename is not None:
+            raise PathError("--stdin-filename names the program read from stdin: give `-` as the path")
+        return False
+    if len(paths) > 1:
+        raise PathError("`-` (read the program from stdin) cannot be combined with other paths")
+    return True
+
+
+def _stdin_run(args: Namespace) -> tuple[Config, Settings, Path, str | None]:
+    """Configuration and settings for the program on stdin, as if it were the file `--stdin-filename`
+    names (which need not exist), and why `exclude` leaves it out under --force-exclude, or None."""
+    from kerasfix.files import _Exclude
+
+    name = args.stdin_filename or STDIN
+    named = Namespace(**{**vars(args), "paths": [name], "force_exclude": False})
+    config, settings, _ = prepare_run(named)  # the name need not exist: nothing is read from it
+    excluded = None
+    if args.stdin_filename is not None and args.force_exclude:
+        why = _Exclude(config).why_excluded(name, False)
+        if why is not None:
+            excluded = f"{name}: skipped because of --force-exclude: {why}"
+    return config, settings, name, excluded
+
+
+def _stdin_bytes() -> bytes:
+    """The program on stdin, as bytes (its encoding is decoded as a file's would be)."""
+    stream = getattr(sys.stdin, "buffer", None)
+    return stream.read() if stream is not None else sys.stdin.read().encode("utf-8")
+
+
+def _stdout_bytes(data: bytes) -> None:
+    """The fixed program on stdout, byte for byte (line endings, encoding and BOM as read)."""
+    stream = getattr(sys.stdout, "buffer", None)
+    sys.stdout.flush()
+    if stream is None:  # a text stream without bytes underneath (a caller capturing output)
+        sys.stdout.write(data.decode("utf-8", errors="surrogateescape"))
+    else:
+        stream.write(data)
+        stream.flush()
+
+
+class _Report:
+    """Where a command's report goes: stdout, or the file --output-file names (created with its
+    directories; written as the report is made)."""
+
+    def __init__(self, args: Namespace) -> None:
+        self.path = getattr(args, "output_file", None)
+        self.stream = sys.stdout
+
+    def __enter__(self):
+        if self.path is not None:
+            from kerasfix.config import ConfigError
+
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.stream = open(self.path, "w", encoding="utf-8")
+            except OSError as error:
+                raise ConfigError(f"{self.path}: cannot write the report: {error.strerror or error}") from None
+        return self.stream
+
+    def __exit__(self, *exc) -> None:
+        if self.stream is not sys.stdout:
+            self.stream.close()
+
+
+def check(args: Namespace) -> int:
+    reads_stdin = _reads_stdin(args)
+    if args.add_noqa and reads_stdin:
+        from kerasfix.files import PathError
+
+        raise PathError("--add-noqa writes files: it cannot be used on stdin")
+    if args.watch:
+        if reads_stdin:
+            from kerasfix.files import PathError
+
+            raise PathError("--watch follows files: it cannot be used on stdin")
+        return _watch(args)
+    with _Report(args) as out:
+        return _check_once(args, out)
+
+
+WATCH_INTERVAL = 0.5  # seconds between looks at the files' modification times
+
+
+def _watch(args: Namespace) -> int:
+    """`check --watch`: check, then look at the files (and the configuration) every WATCH_INTERVAL
+    seconds and check again when one is added, removed or changed, until Ctrl-C. Each run's report
+    is flushed as it ends; a configuration error is reported and waited out rather than fatal."""
+    import time
+    from datetime import datetime
+
+    from kerasfix.config import ConfigError
+    from kerasfix.files import PathError
+    from kerasfix.ruledata import CatalogueError
+
+    print("Watching for file changes (Ctrl-C to stop).", file=sys.stderr, flush=True)
+    try:
+        while True:
+            before = _snapshot(args)  # taken first: a change made while the check runs starts the next one
+            try:
+                with _Report(args) as out:
+                    _check_once(args, out)
+                    out.flush()
+            except (ConfigError, PathError, CatalogueError) as error:
+                print(f"kerasfix: error: {error}", file=sys.stderr, flush=True)
+            while _snapshot(args) == before:
+                time.sleep(WATCH_INTERVAL)
+            print(f"[{datetime.now():%H:%M:%S}] File change detected; checking again.", file=sys.stderr, flush=True)
+    except KeyboardInterrupt:
+        return EXIT_CLEAN
+
+
+def _snapshot(args: Namespace) -> dict:
+    """Modification time and size of every file the run covers and of its configuration file."""
+    from kerasfix.config import ConfigError
+    from kerasfix.files import PathError
+
+    try:
+        config, _, found = prepare_run(args)
+        paths = [*found.files, *([config.path] if config.path else [])]
+    except (ConfigError, PathError) as error:
+        return {"error": str(error)}
+    state = {}
+    for path in paths:
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue
+        state[str(path)] = (info.st_mtime_ns, info.st_size)
+    return state
+
+
+def _check_once(args: Namespace, out) -> int:
+    from kerasfix.runner import check_file, check_paths
+
+    missing = False
+    if _reads_stdin(args):
+        config, settings, name, excluded = _stdin_run(args)
+        raw = _stdin_bytes()
+        if excluded is not None:
+            if not args.quiet:
+                print(f"kerasfix: warning: {excluded}", file=sys.stderr)
+            results = []
+        else:
+            results = [check_file(name, str(name), settings, config, raw)]
+    else:
+        config, settings, found = prepare_run(args)
+        _skipped(found, args)
+        jobs = args.jobs or os.cpu_count() or 1
+        results = check_paths(found.files, settings, config, jobs, use_cache=not args.no_cache) + _unreadable(found)
+        missing = bool(found.missing)
     findings = sorted((f for r in results for f in r.findings), key=lambda f: f.sort_key())
     errors = [r.error for r in results if r.error is not None]
+    if args.add_noqa:
+        findings, errors = _add_noqa(results, findings, errors, args)
+    elif args.statistics:
+        _write_statistics(out, findings, errors, args.output_format, settings.unsafe_fixes)
+    else:
+        _write_findings(out, args, results, findings, errors, settings)
+    if missing:
+        return _missing(found)
+    if args.exit_zero or (args.add_noqa and not errors):
+        return EXIT_CLEAN
+    return EXIT_FINDINGS if findings or errors else EXIT_CLEAN
+
+
+def _write_findings(out, args: Namespace, results: list[FileResult], findings: list, errors: list, settings: Settings) -> None:
+    from kerasfix.reporters import summary_line
+
     output = args.output_format
     if output == "json":
         from kerasfix.engine import ImportEditor, ParseFailure
@@ -124,30 +292,112 @@ def check(args: Namespace) -> int:
                 continue  # the file parsed when it was checked; it changed since
             for finding in fixed:
                 finding.import_edits = editor.edits_for(finding.fix)
-        write_json(sys.stdout, findings, errors, edit_locator(sources))
+        write_json(out, findings, errors, edit_locator(sources))
     elif output == "sarif":
         from kerasfix.reporters import file_locator, write_sarif
 
-        write_sarif(sys.stdout, findings, errors, file_locator(_notebook_sources(results)))
+        write_sarif(out, findings, errors, file_locator(_notebook_sources(results)))
     elif output == "github":
         from kerasfix.reporters import file_locator, write_github
 
-        write_github(sys.stdout, findings, errors, file_locator(_notebook_sources(results)))
+        write_github(out, findings, errors, file_locator(_notebook_sources(results)))
     elif not findings and not errors:
         if not args.quiet:  # the line rich would print (no markup, no wrapping), without loading rich
-            print(summary_line(findings, errors, settings.unsafe_fixes))
+            print(summary_line(findings, errors, settings.unsafe_fixes), file=out)
     else:
         from kerasfix.reporters import write_text
 
-        console = _console()
+        console = _console(out)
         write_text(console, findings, errors, settings.unsafe_fixes, show_source=not args.no_source)
         if not args.quiet or findings or errors:
             console.print(summary_line(findings, errors, settings.unsafe_fixes), highlight=False, markup=False)
-    if found.missing:
-        return _missing(found)
-    if args.exit_zero:
-        return EXIT_CLEAN
-    return EXIT_FINDINGS if findings or errors else EXIT_CLEAN
+
+
+def _write_statistics(out, findings: list, errors: list, output_format: str, unsafe_fixes: bool) -> None:
+    """`--statistics`: how many findings of each rule, and how many of them `migrate` can fix."""
+    counts: dict[str, list[int]] = {}
+    for finding in findings:
+        fixable = finding.fix is not None and (finding.fix.applicability == "safe" or unsafe_fixes)
+        entry = counts.setdefault(finding.code, [0, 0])
+        entry[0] += 1
+        entry[1] += fixable
+    names = _rule_names()
+    rows = sorted(counts.items(), key=lambda item: (-item[1][0], item[0]))
+    if output_format == "json":
+        import json
+
+        records = [{"code": code, "name": names.get(code, ""), "count": count, "fixable": fixable} for code, (count, fixable) in rows]
+        if errors:
+            records.append({"code": None, "name": "files that could not be checked", "count": len(errors), "fixable": 0})
+        json.dump(records, out, indent=2)
+        out.write("\n")
+        return
+    width = max((len(str(count)) for _, (count, _) in rows), default=1)
+    for code, (count, fixable) in rows:
+        marker = "[*]" if fixable == count else "[-]" if fixable else "   "
+        out.write(f"{count:>{width}}  {code}  {marker} {names.get(code, '')}\n")
+    if errors:
+        out.write(f"{len(errors):>{width}}  files that could not be checked\n")
+    if rows and any(fixable for _, (_, fixable) in rows):
+        out.write("[*] fixable with `kerasfix migrate`; [-] some of them\n")
+
+
+def _add_noqa(results: list[FileResult], findings: list, errors: list, args: Namespace) -> tuple[list, list]:
+    """`--add-noqa`: write `# noqa: CODE` for every finding, file by file. Returns no findings (each
+    has its directive now) and the errors: files that could not be checked, read again or written."""
+    from kerasfix.findings import FileError
+    from kerasfix.noqa import add_codes
+    from kerasfix.source import SourceError, read_source, write_atomically
+
+    errors = list(errors)
+    added = files = 0
+    for result in results:
+        if not result.findings:
+            continue
+        try:
+            source = result.source or read_source(result.path)
+        except SourceError as error:
+            errors.append(FileError(str(result.path), str(error), "io"))
+            continue
+        lines = _text_lines(source)
+        wanted: dict[int, set[str]] = {}
+        for finding in result.findings:
+            line = lines.get((finding.location.cell, finding.location.row))
+            if line is not None:
+                wanted.setdefault(line, set()).add(finding.code)
+        text, count = add_codes(source.text, wanted)
+        if not count:
+            continue
+        if result.path.is_symlink():
+            errors.append(FileError(str(result.path), "not written: the path is a symbolic link (pass the file it points to)", "io"))
+            continue
+        try:
+            write_atomically(result.path, source.render(text))
+        except OSError as error:
+            errors.append(FileError(str(result.path), f"cannot write: {error.strerror or error}; it was left unchanged", "io"))
+            continue
+        added += count
+        files += 1
+    if errors:
+        from kerasfix.reporters import write_text
+
+        write_text(_console(sys.stderr), [], errors, False)
+    if not args.quiet or added:
+        noun = "directive" if added == 1 else "directives"
+        print(f"Added {added} noqa {noun} to {files} file{'s' if files != 1 else ''}.", file=sys.stderr)
+    return [], errors
+
+
+def _text_lines(source) -> dict[tuple, int]:
+    """(cell, row) as a finding names a line -> the line of the source's text (a notebook's cells are
+    one text)."""
+    from kerasfix.source import line_starts
+
+    return {
+        (location.cell, location.row): number
+        for number, start in enumerate(line_starts(source.text), start=1)
+        for location in [source.location(start)]
+    }
 
 
 class Terminated(BaseException):
@@ -176,26 +426,67 @@ def migrate(args: Namespace) -> int:
 def _migrate(args: Namespace) -> int:
     from kerasfix.runner import migrate_paths
 
+    if _reads_stdin(args):
+        return _migrate_stdin(args)
     config, settings, found = prepare_run(args)
     _skipped(found, args)
     write = not (args.diff or args.check)
-    console = _console()
     results: list[FileResult] = []
     jobs = args.jobs or os.cpu_count() or 1
-    migrated = migrate_paths(found.files, settings, config, write, jobs)
-    try:
-        for result in itertools.chain(migrated, _unreadable(found)):
-            results.append(result)
-            _report_file(console, result, args, write)
-    finally:
-        migrated.close()  # interrupted here: the workers are stopped now, and a second Ctrl-C reaches them
+    with _Report(args) as out:
+        console = _console(out)
+        migrated = migrate_paths(found.files, settings, config, write, jobs)
+        try:
+            for result in itertools.chain(migrated, _unreadable(found)):
+                results.append(result)
+                _report_file(console, result, args, write)
+        finally:
+            migrated.close()  # interrupted here: the workers are stopped now, and a second Ctrl-C reaches them
+        status = _migrate_summary(console, args, results, settings, write)
+    if found.missing:
+        return _missing(found)
+    return status
+
+
+def _migrate_stdin(args: Namespace) -> int:
+    """`kerasfix migrate -`: the program from stdin, fixed, on stdout (unchanged when nothing applies
+    or it cannot be processed: nothing is lost); messages on stderr. With --diff the diff is printed
+    instead, with --check nothing."""
+    from kerasfix.runner import migrate_file
+
+    config, settings, name, excluded = _stdin_run(args)
+    raw = _stdin_bytes()
+    console = _console(sys.stderr)
+    if excluded is not None:
+        if not args.quiet:
+            print(f"kerasfix: warning: {excluded}", file=sys.stderr)
+        if not (args.diff or args.check):
+            _stdout_bytes(raw)
+        return EXIT_CLEAN
+    result = migrate_file(name, str(name), settings, config, write=False, raw=raw)
+    write = not (args.diff or args.check)
+    if args.diff:
+        if result.new_text is not None:
+            _print_diff(_console(), result)
+    elif write:
+        fixed = result.source.render(result.new_text) if result.new_text is not None else raw
+        _stdout_bytes(fixed)
+        result.written = result.new_text is not None  # written out, to stdout
+    _report_file(console, result, Namespace(**{**vars(args), "diff": False}), write)
+    return _migrate_summary(console, args, [result], settings, write)
+
+
+def _migrate_summary(console, args: Namespace, results: list[FileResult], settings: Settings, write: bool) -> int:
+    """The closing line (and with --show-fixes, the fixes per file and rule) and the exit status."""
     # a file whose write failed is reported as an error, not counted as fixed
     changed = [r for r in results if (r.written if write else r.new_text is not None)]
     remaining = [f for r in results for f in r.findings]
     errors = [r.error for r in results if r.error is not None]
     fixed = sum(len(r.fixed) for r in changed)
+    verb = "Fixed" if write else "Would fix"
+    if args.show_fixes and changed:
+        _show_fixes(console, changed, verb, fixed)
     if not args.quiet or errors or remaining:
-        verb = "Fixed" if write else "Would fix"
         noun = "file" if len(changed) == 1 else "files"
         line = f"{verb} {fixed} finding{'s' if fixed != 1 else ''} in {len(changed)} {noun}"
         if remaining:
@@ -206,11 +497,33 @@ def _migrate(args: Namespace) -> int:
         if errors:
             line += f"; {len(errors)} file{'s' if len(errors) != 1 else ''} could not be processed"
         console.print(line + ".", highlight=False, markup=False)
-    if found.missing:
-        return _missing(found)
+    if args.exit_zero:
+        return EXIT_CLEAN
     if not write:
         return EXIT_FINDINGS if changed or errors else EXIT_CLEAN
+    if args.exit_non_zero_on_fix and fixed:
+        return EXIT_FINDINGS
     return EXIT_FINDINGS if remaining or errors else EXIT_CLEAN
+
+
+def _rule_names() -> dict[str, str]:
+    """Each rule's name by code, from the rule index (LibCST is not loaded for it)."""
+    from kerasfix import registry
+
+    return {code: entry.get("name", "") for code, entry in registry.index()["codes"].items()}
+
+
+def _show_fixes(console, changed: list[FileResult], verb: str, fixed: int) -> None:
+    """--show-fixes: what was fixed, per file and rule, as Ruff lists it."""
+    names = _rule_names()
+    console.print(f"{verb} {fixed} finding{'s' if fixed != 1 else ''}:", highlight=False, markup=False)
+    for result in changed:
+        counts: dict[str, int] = {}
+        for finding in result.fixed:
+            counts[finding.code] = counts.get(finding.code, 0) + 1
+        console.print(f"- {result.source.display if result.source else result.path}:", highlight=False, markup=False)
+        for code, count in sorted(counts.items()):
+            console.print(f"    {count} × {code} ({names.get(code, '')})", highlight=False, markup=False)
 
 
 def _report_file(console, result: FileResult, args: Namespace, write: bool) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import bisect
-import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Callable
@@ -14,6 +13,8 @@ from kerasfix import registry
 from kerasfix.context import FileContext, ParseFailure, parse
 from kerasfix.findings import Edit, FileError, Finding, Requirement
 from kerasfix.imports import ImportEditor, _name_uses, fix_imports, import_edits, tidy_modules
+from kerasfix import noqa
+from kerasfix.checks.noqa import UNUSED_NOQA, unused_directives
 from kerasfix.names import ImportTable
 from kerasfix.positions import apply_edits, changed_span, changed_text, code_spans, edited_spans, page_free
 from kerasfix.rule import Checker
@@ -27,7 +28,6 @@ __all__ = [
     "check_source", "code_spans", "fix_text", "import_edits", "page_free", "parse",
 ]
 
-_NOQA_RE = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 MAX_FIX_ROUNDS = 10
 
 
@@ -100,12 +100,16 @@ def _to_findings(ctx: FileContext, rows_before: int = 0, offset: int = 0) -> lis
     are the lines and characters of the file before that part: rows and edits are the file's."""
     findings: list[Finding] = []
     view = Source(path=ctx.source.path, text=ctx.text, raw=b"", notebook=ctx.source.notebook)
+    directives = noqa.scan(ctx.text)
+    used: set[tuple[int, str]] = set()  # (id of a directive, code) that silenced a finding
     for report in ctx.reports:
         start, end = ctx.span(report.node)
         location, end_location = view.location(start), view.location(end)
         first_line, _ = view.position(start)
         last_line, _ = view.position(max(start, end - 1))
-        if _silenced(view, first_line, last_line, report.code):
+        silencer = directives.silencing(first_line, last_line, report.code) if directives.directives else None
+        if silencer is not None:
+            used.add((id(silencer), report.code.upper()))
             continue
         fix = report.fix
         if rows_before:
@@ -124,25 +128,28 @@ def _to_findings(ctx: FileContext, rows_before: int = 0, offset: int = 0) -> lis
                 source_line=view.line_text(first_line),
             )
         )
+    if UNUSED_NOQA in ctx.settings.enabled and directives.directives:
+        findings.extend(_unused_noqa(ctx, view, directives, used, rows_before, offset))
     findings.sort(key=Finding.sort_key)
     return findings
 
 
-def _silenced(view: Source, first_line: int, last_line: int, code: str) -> bool:
-    """A `# noqa` (for this code, or for all) on any line of the finding's span: the first, the last
-    or one between (`lr=0.1,  # noqa: KF361` inside a multi-line call)."""
-    for line in range(first_line, last_line + 1):
-        if "noqa" not in view.line_text(line).lower():
-            continue
-        match = _NOQA_RE.search(view.line_text(line))
-        if match is None:
-            continue
-        codes = match.group("codes")
-        if codes is None:
-            return True
-        if code.upper() in {c.upper() for c in re.split(r"[,\s]+", codes) if c}:
-            return True
-    return False
+def _unused_noqa(ctx: FileContext, view: Source, directives: noqa.NoqaMap, used: set, rows_before: int, offset: int) -> list[Finding]:
+    """KF901's findings: the directives' codes that silenced none of the reports above. A `# noqa` is
+    honoured on any line of a finding's span (`lr=0.1,  # noqa: KF361` inside a multi-line call) or on
+    the line it would be written on (after a multi-line string or a backslash continuation)."""
+    found = []
+    known = set(registry.codes())
+    for directive, message, fix in unused_directives(directives, used, ctx.text, ctx.settings.enabled, known):
+        if any(code.upper() == UNUSED_NOQA for code, _, _ in directive.codes):
+            continue  # `# noqa: KF901` on the line: silenced, as any other finding
+        location, end_location = view.location(directive.start), view.location(directive.end)
+        location.row += rows_before
+        end_location.row += rows_before
+        if offset:
+            fix = replace(fix, edits=[Edit(e.start + offset, e.end + offset, e.content) for e in fix.edits])
+        found.append(Finding(UNUSED_NOQA, message, ctx.source.display, location, end_location, fix, source_line=view.line_text(directive.line)))
+    return found
 
 
 @dataclass

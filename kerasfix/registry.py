@@ -22,7 +22,7 @@ INDEX_KEEP = 8  # cached indexes kept, for the kerasfix checkouts and installs t
 
 def build_index() -> dict:
     return {
-        "codes": {code: {"default": spec.default_enabled} for code, spec in all_specs().items()},
+        "codes": {code: {"default": spec.default_enabled, "name": spec.name} for code, spec in all_specs().items()},
         "checkers": [
             {"name": checker.__name__, "codes": sorted(spec.code for spec in checker.specs), "tokens": sorted(checker.tokens)}
             for checker in checker_types()
@@ -81,7 +81,10 @@ def _well_formed(stored: object) -> bool:
     return (
         isinstance(stored, dict)
         and isinstance(stored.get("codes"), dict)
-        and all(isinstance(entry, dict) and isinstance(entry.get("default"), bool) for entry in stored["codes"].values())
+        and all(
+            isinstance(entry, dict) and isinstance(entry.get("default"), bool) and isinstance(entry.get("name", ""), str)
+            for entry in stored["codes"].values()
+        )
         and isinstance(stored.get("checkers"), list)
         and all(isinstance(c, dict) and isinstance(c.get("codes"), list) and isinstance(c.get("tokens"), list) for c in stored["checkers"])
     )
@@ -115,14 +118,20 @@ def checker_types() -> tuple[type[Checker], ...]:
     from kerasfix.checks.custom_layers import CustomLayerChecker
     from kerasfix.checks.functional import LegacyFunctionalChecker
     from kerasfix.checks.graph import GraphChecker
+    from kerasfix.checks.image_datasets import ImageDatasetChecker
     from kerasfix.checks.modules import LegacyModuleChecker
+    from kerasfix.checks.noqa import UnusedNoqaChecker
+    from kerasfix.checks.portable import PortableChecker
     from kerasfix.checks.transforms import TRANSFORMS
     from kerasfix.checks.validity import ValidityChecker
 
     # Each catalogue file was checked as it was loaded; now the whole catalogue, with the transform
     # names the checker modules registered.
     ruledata.check_catalogue(TRANSFORMS)
-    return (LegacyFunctionalChecker, CatalogueChecker, GraphChecker, LegacyModuleChecker, ValidityChecker, CustomLayerChecker)
+    return (
+        LegacyFunctionalChecker, CatalogueChecker, GraphChecker, LegacyModuleChecker, ValidityChecker, CustomLayerChecker,
+        PortableChecker, ImageDatasetChecker, UnusedNoqaChecker,
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -169,14 +178,27 @@ def select(patterns: list[str], ignore: list[str], extend: list[str] | None = No
     return frozenset(chosen)
 
 
+def code_of(name: str) -> str | None:
+    """The code of the rule with this name (`legacy-merge` -> KF101), or None."""
+    wanted = name.strip().lower()
+    for code, entry in index()["codes"].items():
+        if entry.get("name") == wanted:
+            return code
+    return None
+
+
 def expand(pattern: str, known: list[str] | None = None) -> set[str]:
-    """The codes a selector names; raises ValueError for one that names none."""
+    """The codes a selector names (a code, a prefix, a rule's name or ALL); raises ValueError for
+    one that names none."""
     known = known if known is not None else codes()
     upper = pattern.strip().upper()
     if upper == "ALL":
         return set(known)
     matched = {code for code in known if code.startswith(upper)}
     if not matched:
+        named = code_of(pattern)
+        if named is not None and named in known:
+            return {named}
         raise ValueError(f"unknown rule selector {pattern!r} (see `kerasfix rules`)")
     return matched
 

@@ -62,12 +62,13 @@ def check_file(path: Path, name: str, settings: Settings, config: Config, raw: b
     return result
 
 
-def migrate_file(path: Path, name: str, settings: Settings, config: Config, write: bool) -> FileResult:
+def migrate_file(path: Path, name: str, settings: Settings, config: Config, write: bool, raw: bytes | None = None) -> FileResult:
+    """Migrate one file (or, given `raw`, a program read elsewhere, such as stdin, under that name)."""
     from kerasfix.engine import ParseFailure, _parse_error, fix_text
 
     result = FileResult(path)
     try:
-        source, error = _read(path, name)
+        source, error = _read(path, name, raw)
         if error is not None:
             result.error = error
             return result

@@ -7,9 +7,11 @@ import sys
 from argparse import Namespace
 from pathlib import Path
 
+from kerasfix.diagrams import fmt_count, fmt_shape, write_diagram
 from kerasfix.files import discover
 from kerasfix.findings import FileError
 from kerasfix.graph import layers as L
+from kerasfix.graph.edges import inbound_layers
 from kerasfix.graph.model import LayerNode, ModelGraph, build_models
 from kerasfix.names import ImportTable
 from kerasfix.reporters import relative_name
@@ -42,7 +44,7 @@ def _shape(shape):
     return [d if isinstance(d, int) else None for d in shape]
 
 
-def _layer_record(layer: LayerNode) -> dict:
+def _layer_record(layer: LayerNode, inbound: list[LayerNode]) -> dict:
     info = layer.info
     return {
         "name": layer.name,
@@ -52,12 +54,14 @@ def _layer_record(layer: LayerNode) -> dict:
         "params": info.params if info else None,
         "trainable_params": info.trainable_params if info else None,
         "non_trainable_params": info.non_trainable_params if info else None,
+        "inbound": [source.name for source in inbound],  # the layers it is called on
     }
 
 
 def _model_record(model: ModelGraph, line_of) -> dict:
     total, trainable, frozen = model.params()
-    records = [_layer_record(layer) for layer in model.layers]
+    inbound = inbound_layers(model)
+    records = [_layer_record(layer, inbound.get(id(layer), [])) for layer in model.layers]
     return {
         "name": model.variable or model.name,
         "keras_name": model.name,
@@ -83,7 +87,14 @@ def summary(args: Namespace) -> int:
         entry = _summarise_file(path, relative_name(path), config)
         failed = failed or "error" in entry
         results.append(entry)
-    if args.format == "json":
+    if args.output_format in ("mermaid", "dot"):
+        from kerasfix.reporters import write_text
+
+        errors = [entry["error"] for entry in results if "error" in entry]
+        if errors:
+            write_text(_stderr_console(), [], errors, False)
+        write_diagram(sys.stdout, results, args.output_format)
+    elif args.output_format == "json":
         flat = [dict(model, file=entry["file"]) for entry in results for model in entry["models"]]
         errors = [{"file": e["file"], **_error_record(e["error"])} for e in results if "error" in e]
         notes = [{"file": e["file"], "note": note} for e in results for note in e["notes"]]
@@ -175,17 +186,10 @@ def _migrate_first(source: Source, name: str, config, models: list[dict]) -> str
     )
 
 
-def _fmt_shape(shape) -> str:
-    if shape is None:
-        return "?"
-    if shape and isinstance(shape[0], list):
-        return ", ".join(_fmt_shape(s) for s in shape)
-    inner = ", ".join("None" if d is None else str(d) for d in shape)
-    return f"({inner},)" if len(shape) == 1 else f"({inner})"
+def _stderr_console():
+    from rich.console import Console
 
-
-def _fmt_count(value) -> str:
-    return "?" if value is None else f"{value:,}"
+    return Console(file=sys.stderr, highlight=False, soft_wrap=True)
 
 
 def _print_text(results: list[dict]) -> None:
@@ -207,11 +211,11 @@ def _print_text(results: list[dict]) -> None:
             table.add_column("Output Shape")
             table.add_column("Param #", justify="right")
             for layer in model["layers"]:
-                table.add_row(escape(f'{layer["name"]} ({layer["type"]})'), _fmt_shape(layer["output_shape"]), _fmt_count(layer["params"]))
+                table.add_row(escape(f'{layer["name"]} ({layer["type"]})'), fmt_shape(layer["output_shape"]), fmt_count(layer["params"]))
             console.print(table)
-            console.print(f' Total params: {_fmt_count(model["total_params"])}')
-            console.print(f' Trainable params: {_fmt_count(model["trainable_params"])}')
-            console.print(f' Non-trainable params: {_fmt_count(model["non_trainable_params"])}')
+            console.print(f' Total params: {fmt_count(model["total_params"])}')
+            console.print(f' Trainable params: {fmt_count(model["trainable_params"])}')
+            console.print(f' Non-trainable params: {fmt_count(model["non_trainable_params"])}')
             if model.get("note"):
                 console.print(f" [yellow]{escape(model['note'][0].upper() + model['note'][1:])}.[/yellow]")
             console.print("")
