@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def pytest_collection_modifyitems(config, items):
     if importlib.util.find_spec("tensorflow") is not None:
         return
-    skip = pytest.mark.skip(reason="needs TensorFlow (pip install kerasfix[verify])")
+    skip = pytest.mark.skip(reason="needs TensorFlow (pip install -e '.[verify]' in this checkout)")
     for item in items:
         if "tensorflow" in item.keywords:
             item.add_marker(skip)

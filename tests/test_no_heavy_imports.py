@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import ROOT
 
 KERAS_FILE = (
@@ -24,11 +26,16 @@ def _imported_modules(*args: str) -> set[str]:
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "kerasfix", *args], env=env, capture_output=True, text=True, cwd=ROOT
     )
+    return _modules_in(result.stderr)
+
+
+def _modules_in(stderr: str) -> set[str]:
+    """The modules `python -X importtime` says it imported."""
     modules = set()
-    for line in result.stderr.splitlines():
+    for line in stderr.splitlines():
         if line.startswith("import time:") and "|" in line:
             modules.add(line.rsplit("|", 1)[1].strip())
-    assert modules, result.stderr[-2000:]
+    assert modules, stderr[-2000:]
     return modules
 
 
@@ -58,3 +65,22 @@ def test_a_file_without_keras_loads_neither_libcst_nor_rich(tmp_path: Path) -> N
     modules = _imported_modules("check", str(path))
     assert "kerasfix.config" in modules
     assert not {m for m in modules if m.split(".")[0] in ("libcst", "rich")}
+
+
+def test_the_language_server_does_not_import_tensorflow_or_keras(tmp_path: Path) -> None:
+    pytest.importorskip("pygls")
+    from lsp_client import LspClient
+
+    stderr = tmp_path / "stderr.txt"
+    client = LspClient(tmp_path, stderr, python_options=("-X", "importtime"))
+    try:
+        client.initialize(tmp_path)
+        uri = client.open(tmp_path / "model.py", KERAS_FILE)
+        assert client.diagnostics(uri)  # the file was analysed, its findings published
+        position = {"line": 0, "character": 0}
+        client.request("textDocument/codeAction", {"textDocument": {"uri": uri}, "range": {"start": position, "end": position}, "context": {"diagnostics": []}})
+    finally:
+        client.close()
+    modules = _modules_in(stderr.read_text())
+    assert {"libcst", "pygls"} <= modules
+    assert not _heavy(modules)

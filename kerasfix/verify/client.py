@@ -65,11 +65,14 @@ class Worker:
     """One TensorFlow process in its sandbox, reused across files and restarted after a crash or a timeout."""
 
     def __init__(self, device: str = "auto", memory_gb: float = 8.0, sandbox: str = "auto", timeout: float = 120.0,
-                 tools: tuple[str, ...] = isolation.TOOLS) -> None:
+                 tools: tuple[str, ...] = isolation.TOOLS, backend: str = "tensorflow", legacy_keras: bool = False) -> None:
         self.device_request = device
+        self.backend = backend  # the Keras backend the worker imports (`verify --backend`)
+        self.legacy_keras = legacy_keras  # tf.keras is tf-keras, the real Keras 2 (the oracle's worker)
         self.memory_gb = memory_gb
         self.sandbox_request = sandbox
         self.tools = tools
+        self.readable: list[str] = []  # directories the program may read in the OS sandbox (its own, --data)
         self.process: subprocess.Popen | None = None
         self.sandbox: isolation.Sandbox | None = None
         self.env: dict[str, str] = {}
@@ -102,7 +105,8 @@ class Worker:
     def choose_sandbox(self) -> isolation.Sandbox:
         """Decide once how the worker is isolated (raises isolation.SandboxUnavailable for `os` without one)."""
         if self.sandbox is None:
-            self.sandbox, self.env = isolation.choose(self.sandbox_request, self.layout, self.device_request, self.tools)
+            self.sandbox, self.env = isolation.choose(self.sandbox_request, self.layout, self.device_request, self.tools,
+                                                      tuple(self.readable))
         return self.sandbox
 
     def start(self) -> dict:
@@ -115,6 +119,9 @@ class Worker:
         env.update({"KERASFIX_VERIFY_FD": str(write_end), "KERASFIX_VERIFY_MEMORY_GB": str(self.memory_gb or 0),
                     "KERASFIX_VERIFY_WORK": str(self.layout.work), "KERASFIX_VERIFY_SANDBOX": sandbox.kind,
                     "KERASFIX_VERIFY_CPU": str(self.cpu_limit), "KERASFIX_VERIFY_TOKEN": self.token})
+        env.update({"KERAS_BACKEND": self.backend, "KERASFIX_VERIFY_BACKEND": self.backend})
+        if self.legacy_keras:
+            env.update({"TF_USE_LEGACY_KERAS": "1", "KERASFIX_VERIFY_ORACLE": "tf-keras"})
         if sandbox.isolated:
             env["KERASFIX_VERIFY_NPROC"] = str(isolation.nproc_limit())
         if sandbox.run_as is not None:

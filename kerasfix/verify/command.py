@@ -6,13 +6,15 @@ import importlib.util
 import sys
 import time
 from argparse import Namespace
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from kerasfix.verify.backends import Builds, BuildsUnavailable, check_installed, parse_backends
 from kerasfix.verify.client import Worker, WorkerError, WorkerOutOfStep, WorkerTimeout
 from kerasfix.verify.extract import Slice, extract
 from kerasfix.verify.isolation import TOOLS, SandboxUnavailable
-from kerasfix.verify.results import FileReport
+from kerasfix.verify.results import FileReport, settle
 
 EXIT_VERIFIED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -31,6 +33,11 @@ class Options:
     seed: int = 0
     sandbox: str = "auto"  # auto | os | python
     sandbox_tools: tuple[str, ...] = TOOLS  # the OS sandboxes to try, in order
+    program_args: list[str] | None = None  # `verify FILE -- ARGS...`; None: placeholders for required arguments
+    data: Path | None = None  # `--data DIR`: where missing data files are looked for
+    strict: bool = False  # a skip counts as a failure
+    backends: tuple[str, ...] = ("tensorflow",)  # `--backend`: where the migrated program is built, TensorFlow first
+    oracle: str = "auto"  # `--oracle`: what builds the original (auto: tf-keras for Keras 2 code when installed)
 
 
 @dataclass
@@ -94,7 +101,8 @@ def _job(prepared: Prepared, path: Path, options: Options) -> dict:
         return {**slice_.to_json(), "text": text, "file": prepared.name, "path": str(path.resolve())}
 
     return {"op": "verify", "file": prepared.name, "original": side(prepared.original, prepared.original_text),
-            "migrated": side(prepared.migrated, prepared.migrated_text), "steps": options.steps, "seed": options.seed}
+            "migrated": side(prepared.migrated, prepared.migrated_text), "steps": options.steps, "seed": options.seed,
+            "args": options.program_args, "data": str(options.data.resolve()) if options.data else None}
 
 
 class Verifier:
@@ -104,6 +112,9 @@ class Verifier:
         self.options = options or Options()
         self.worker = Worker(self.options.device, self.options.memory_gb, self.options.sandbox, self.options.timeout,
                              self.options.sandbox_tools)
+        if self.options.data is not None:
+            self.worker.readable.append(str(self.options.data.resolve()))
+        self.builds = Builds(self.options, self.worker.readable)  # other backends and the tf-keras oracle
         self.info: dict = {}
         self.last: FileReport | None = None  # the report a late second reply of the worker would belong to
 
@@ -117,12 +128,20 @@ class Verifier:
 
     def start(self) -> dict:
         self.prepare_sandbox()
-        info = self.worker.ensure()
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            others = pool.submit(self.builds.start)  # the other backends' workers start while TensorFlow's does
+            info = self.worker.ensure()
+            failure = others.exception()
         if info.get("error"):
-            self.worker.close()
+            self.close()
             raise VerifyUsageError(info["error"])
-        self.info = info
-        return info
+        if failure is not None:
+            self.close()
+            if isinstance(failure, WorkerError):
+                raise VerifyUsageError(str(failure)) from None
+            raise failure
+        self.info = dict(info, backends={key: extra.get(key) for key, extra in self.builds.info.items()})
+        return self.info
 
     @property
     def warning(self) -> str | None:
@@ -132,6 +151,7 @@ class Verifier:
 
     def close(self) -> None:
         self.worker.close()
+        self.builds.close()
         self._blame_stray()
 
     def __enter__(self) -> "Verifier":
@@ -159,7 +179,7 @@ class Verifier:
         try:
             self.start()
             try:
-                result = self.worker.run(_job(prepared, path, self.options), self.options.timeout, on_progress)
+                result = self.builds.run(self.worker, _job(prepared, path, self.options), prepared.original_text, on_progress)
             finally:
                 self._blame_stray()
                 self.last = report
@@ -185,6 +205,8 @@ class Verifier:
             _static(record, prepared.static)
             report.models.append(record)
         report.errors.extend(result.get("errors", []))
+        report.notes.extend(result.get("notes", []))
+        settle(report)
         if not report.models and not report.errors:
             report.notes.append("no model found: nothing at module level or in a zero-argument function builds one")
         report.time = time.perf_counter() - started
@@ -265,7 +287,11 @@ def verify(args: Namespace) -> int:
     from kerasfix.verify import report
 
     if importlib.util.find_spec("tensorflow") is None:
-        print("kerasfix: error: `kerasfix verify` needs TensorFlow: pip install 'kerasfix[verify]' (or 'kerasfix[gpu]')", file=sys.stderr)
+        print(
+            "kerasfix: error: `kerasfix verify` needs TensorFlow, which is not installed: install kerasfix with its "
+            "`verify` extra, `pip install '.[verify]'` in a clone of kerasfix (`.[gpu]` for TensorFlow with CUDA)",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     if args.steps < 1:
         print("kerasfix: error: --steps must be at least 1", file=sys.stderr)
@@ -273,14 +299,26 @@ def verify(args: Namespace) -> int:
     if args.timeout <= 0:
         print("kerasfix: error: --timeout must be positive", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        backends, oracle = parse_backends(getattr(args, "backend", "tensorflow")), getattr(args, "oracle", "auto")
+        check_installed(backends, oracle)
+    except BuildsUnavailable as error:
+        print(f"kerasfix: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     options = Options(steps=args.steps, device=args.device, timeout=args.timeout, unsafe_fixes=args.unsafe_fixes,
-                      memory_gb=args.memory_limit, sandbox=args.sandbox)
+                      memory_gb=args.memory_limit, sandbox=args.sandbox, program_args=getattr(args, "program_args", None),
+                      data=getattr(args, "data", None), strict=getattr(args, "strict", False), backends=backends, oracle=oracle)
+    if options.data is not None and not options.data.is_dir():
+        print(f"kerasfix: error: --data {options.data}: not a directory", file=sys.stderr)
+        return EXIT_USAGE
     config, settings, files = _settings(list(args.paths or [Path(".")]), options.unsafe_fixes)
     if not files:
         print("kerasfix: error: no Python files to verify", file=sys.stderr)
         return EXIT_USAGE
     reports: list[FileReport] = []
     verifier = Verifier(options)
+    # the programs' own directories, where the data files next to them are (read-only in the OS sandbox)
+    verifier.worker.readable.extend(dict.fromkeys(str(path.resolve().parent) for path in files))
     try:
         with report.progress(len(files)) as bar:
             try:
@@ -307,7 +345,7 @@ def verify(args: Namespace) -> int:
     finally:
         verifier.close()
     if args.format == "json":
-        report.write_json(sys.stdout, reports, verifier.info)
+        report.write_json(sys.stdout, reports, verifier.info, options.strict)
     else:
-        report.write_text(reports, verifier.info)
-    return EXIT_VERIFIED if all(r.ok for r in reports) else EXIT_FAILED
+        report.write_text(reports, verifier.info, strict=options.strict)
+    return EXIT_FAILED if any(r.failed(options.strict) for r in reports) else EXIT_VERIFIED

@@ -19,7 +19,7 @@ def choose(requested: str, gpus: list[str]) -> str:
         if not gpus:
             raise DeviceError(
                 "--device gpu: TensorFlow sees no GPU (tf.config.list_physical_devices('GPU') is empty); "
-                "install the gpu extra (pip install 'kerasfix[gpu]') on a machine with a CUDA GPU, or use --device cpu"
+                "install kerasfix's gpu extra (`pip install '.[gpu]'` in a clone of kerasfix) on a machine with a CUDA GPU, or use --device cpu"
             )
         return "/GPU:0"
     if requested == "auto":

@@ -2,8 +2,10 @@
 
 A module-level statement is kept when it builds something Keras (a layer, a model, `add`/`compile`, a
 configuration call) or when a kept statement needs a name it defines, transitively. Training, prediction,
-saving and loading statements are never kept; printing and plotting inside kept code become no-ops; the
-`if __name__ == "__main__":` block is left out. Nothing is executed here.
+saving and loading statements are never kept; printing and plotting inside kept code become no-ops. Of the
+`if __name__ == "__main__":` block only statements that bind a name are candidates (a bare `main()` would train).
+The data a model is trained on is kept as optional statements (to build a model that states no input shape), and
+`whole`, the module up to its last model, is the fallback when the slice fails. Nothing is executed here.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class Unit:
     defines: list[str]
     uses: list[str]
     kind: str  # "import", "def", "class" or "statement"
+    optional: bool = False  # kept only for the data passed to `fit`: its failure fails nothing
 
 
 @dataclass
@@ -60,6 +63,8 @@ class Slice:
     functions: list[str] = field(default_factory=list)  # zero-argument build functions, called after the units
     sites: dict[str, int] = field(default_factory=dict)  # model-like names ("model", "build()") -> line
     dropped: list[int] = field(default_factory=list)  # first lines of the statements left out
+    fit_inputs: dict[str, str] = field(default_factory=dict)  # model -> the name of the data passed to its fit
+    whole: list[Unit] = field(default_factory=list)  # the fallback: the module up to its models (empty: the slice)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -83,10 +88,13 @@ class _Info:
     models: bool = False  # calls Sequential/Model
     offending: bool = False
     calls: set[str] = field(default_factory=set)  # plain function names called
+    mutates: set[str] = field(default_factory=set)  # of a function: module-level names whose objects it changes
     blanks: list[tuple[int, int]] = field(default_factory=list)  # inner statements to neutralise
     returns_value: bool = False
     required_params: int = 0
     main_guard: bool = False
+    in_main: bool = False  # a statement of the `if __name__ == "__main__":` block
+    column: int = 0
     future: bool = False
 
 
@@ -180,6 +188,7 @@ class _Analyser:
         elif isinstance(node, cst.SimpleStatementLine) and all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in node.body):
             kind = "import"
         info = _Info(node, index, start, end, line, kind)
+        info.column = self.positions[node].start.column if not decorators else self.positions[decorators[0]].start.column
         if kind == "import":
             self._imports(node, info)
             return info
@@ -198,6 +207,9 @@ class _Analyser:
             info.uses.discard(node.name.value)
             if kind == "def":
                 info.required_params = _required_params(node)
+                # module-level objects its body changes (`config['units'] = 32`): a call of it changes them too
+                params = {p.name.value for p in _all_params(node.params)}
+                info.mutates = _receivers(node.body) - info.stores - params - set(self.imports.bindings)
         else:
             info.receivers = (_receivers(node) & info.uses) - set(self.imports.bindings)
             info.defines = info.stores | info.receivers
@@ -302,6 +314,11 @@ def _is_main_guard(test: cst.BaseExpression) -> bool:
     return any(isinstance(p, cst.Name) and p.value == "__name__" for p in parts)
 
 
+def _all_params(params: cst.Parameters) -> list[cst.Param]:
+    star = [p for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)]
+    return [*params.posonly_params, *params.params, *params.kwonly_params, *star]
+
+
 def _required_params(node: cst.FunctionDef) -> int:
     params = node.params
     return sum(1 for p in [*params.posonly_params, *params.params] if p.default is None) + sum(
@@ -319,12 +336,35 @@ def _neutralise(code: str, base: int, blanks: list[tuple[int, int]]) -> str:
     return code
 
 
+def _statements(analyser: _Analyser) -> list[_Info]:
+    """Every module-level statement, and the statements of the `if __name__ == "__main__":` block after it."""
+    infos: list[_Info] = []
+    for node in analyser.module.body:
+        info = analyser.analyse(len(infos), node)
+        infos.append(info)
+        if info.main_guard and isinstance(node.body, cst.IndentedBlock):
+            for inner in node.body.body:
+                child = analyser.analyse(len(infos), inner)
+                child.in_main = True
+                infos.append(child)
+    return infos
+
+
+def _unit(info: _Info, text: str, optional: bool = False) -> Unit:
+    code = _neutralise(text[info.start : info.end], info.start, info.blanks)
+    line = info.line
+    if info.in_main:
+        # a statement of the main block keeps its indentation (and so its lines) inside an `if True:`
+        code, line = "if True:\n" + " " * info.column + code, info.line - 1
+    return Unit(line, code, sorted(info.defines), sorted(info.uses), info.kind, optional)
+
+
 def extract(text: str) -> Slice:
     """The slice of `text` that builds its models (raises libcst.ParserSyntaxError on a syntax error)."""
     analyser = _Analyser(text)
-    infos = [analyser.analyse(index, node) for index, node in enumerate(analyser.module.body)]
-    local_functions = {i.node.name.value: i for i in infos if i.kind == "def"}
-    local_classes = {i.node.name.value for i in infos if i.kind == "class"}
+    infos = _statements(analyser)
+    local_functions = {i.node.name.value: i for i in infos if i.kind == "def" and not i.in_main}
+    local_classes = {i.node.name.value for i in infos if i.kind == "class" and not i.in_main}
     _propagate_builds(infos, local_functions)
     usable = [i for i in infos if not i.offending and not i.main_guard]
     kept: set[int] = set()
@@ -335,10 +375,14 @@ def extract(text: str) -> Slice:
         kept.add(info.index)
         # A function body runs when called, so what it reads may be defined anywhere in the file.
         anywhere = info.kind in ("def", "class")
+        include_uses(info.uses, None if anywhere else info.index, info.index)
+
+    def include_uses(uses: set[str], before: int | None, itself: int = -1) -> None:
+        """Every statement that defines one of `uses` (before statement `before`, if given)."""
         for other in usable:
-            if other.index == info.index or (not anywhere and other.index > info.index):
+            if other.index == itself or (before is not None and other.index > before):
                 continue
-            if info.uses & other.defines:
+            if uses & other.defines:
                 include(other)
 
     for info in usable:
@@ -346,9 +390,12 @@ def extract(text: str) -> Slice:
             include(info)
     builders = _builders(local_functions)
     for info in usable:
-        if info.kind == "statement" and (info.builds or info.calls & builders):
+        # In the main block only what binds a name counts: a bare `main()` would train, and its models stay local.
+        if info.kind == "statement" and (info.builds or info.calls & builders) and (not info.in_main or info.stores):
             include(info)
-    # Statements that change kept objects (freeze layers, add to a model built above) count as building.
+    # Statements that change kept objects (freeze layers, add to a model built above, call a function that fills
+    # a kept dictionary) count as building.
+    changers = {name: info.mutates for name, info in local_functions.items() if not info.offending_inside}
     changed = True
     while changed:
         changed = False
@@ -356,7 +403,8 @@ def extract(text: str) -> Slice:
         for info in usable:
             if info.index in kept or info.kind != "statement":
                 continue
-            if info.receivers & defined or (info.stores_into and info.uses & defined):
+            receivers = info.receivers.union(*(changers.get(name, set()) for name in info.calls))
+            if receivers & defined or (info.stores_into and info.uses & defined):
                 include(info)
                 changed = True
 
@@ -371,18 +419,47 @@ def extract(text: str) -> Slice:
 
     result = Slice()
     for info in infos:
+        if info.kind == "statement" and info.index in kept and isinstance(info.node, cst.SimpleStatementLine):
+            for name in _model_targets(info.node, analyser, builders | set(local_functions), local_classes):
+                result.sites[name] = info.line
+    # The data each model is trained on, for a model whose first layer states no input shape: what defines it
+    # runs too, as an optional statement (its failure fails nothing).
+    essential = set(kept)
+    for info in infos:
+        for model, data, at in _fit_calls(info):
+            if model in result.sites and model not in result.fit_inputs:
+                result.fit_inputs[model] = data
+                include_uses({data}, at if info.kind == "statement" else None)
+    optional = kept - essential
+    for info in infos:
         if info.index not in kept:
             result.dropped.append(info.line)
             continue
-        code = _neutralise(text[info.start : info.end], info.start, info.blanks)
-        result.units.append(Unit(info.line, code, sorted(info.defines), sorted(info.uses), info.kind))
-        if info.kind == "statement" and isinstance(info.node, cst.SimpleStatementLine):
-            for name in _model_targets(info.node, analyser, builders | set(local_functions), local_classes):
-                result.sites[name] = info.line
+        result.units.append(_unit(info, text, info.index in optional))
+    # The fallback: the module up to its last model, as the user runs it, training and I/O still left out.
+    last = max((i.index for i in infos if i.index in essential and i.kind == "statement"), default=-1)
+    whole = [i for i in usable if i.index <= last or i.kind in ("import", "def", "class")]
+    if {i.index for i in whole} != kept:
+        result.whole = [_unit(info, text) for info in whole]
     result.functions = functions
     for name in functions:
         result.sites[f"{name}()"] = local_functions[name].line
     return result
+
+
+def _fit_calls(info: _Info) -> list[tuple[str, str, int]]:
+    """(model, data, statement index) for each `model.fit(data, ...)` a statement makes with plain names."""
+    found = []
+    for call in _calls(info.node):
+        func = call.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value in ("fit", "train_on_batch") and isinstance(func.value, cst.Name)):
+            continue
+        data = next((a.value for a in call.args if a.keyword is not None and a.keyword.value == "x"), None)
+        if data is None and call.args and call.args[0].keyword is None and call.args[0].star == "":
+            data = call.args[0].value
+        if isinstance(data, cst.Name):
+            found.append((func.value.value, data.value, info.index))
+    return found
 
 
 def _builders(local_functions: dict[str, _Info]) -> set[str]:

@@ -152,7 +152,17 @@ def _outermost(paths: list[str]) -> list[str]:
     return kept
 
 
-def mount_plan(layout: Layout, device: str) -> list[list[str]]:
+def readable_binds(readable: tuple[str, ...], hidden: list[str], base: str) -> list[list[str]]:
+    """Read-only binds of the directories the user's programs read (their own directories, `--data`) where the
+    plan hides them; never a whole hidden directory or /tmp, nor one holding the worker's own directory."""
+    covers = [*hidden, "/tmp"]
+    wanted = [os.path.realpath(path) for path in readable if path and os.path.isdir(path)]
+    wanted = [path for path in wanted if path not in covers and any(_under(path, cover) for cover in covers)
+              and not _under(base, path)]
+    return [["ro-bind", path, path] for path in _outermost(wanted)]
+
+
+def mount_plan(layout: Layout, device: str, readable: tuple[str, ...] = ()) -> list[list[str]]:
     """The sandbox's file system, in order (bubblewrap's options, as lists)."""
     base = str(layout.base)
     plan: list[list[str]] = [["ro-bind", "/", "/"], ["dev", "/dev"], ["proc", "/proc"], ["tmpfs", "/tmp"]]
@@ -164,6 +174,7 @@ def mount_plan(layout: Layout, device: str) -> list[list[str]]:
     plan.extend(["ro-bind", os.path.realpath(path), path] for path in _outermost(
         [path for path in _python_paths() if (any(_under(path, h) and path != h for h in hidden) or _under(path, "/tmp"))
          and not _under(base, path)]))
+    plan.extend(readable_binds(readable, hidden, base))
     if device != "cpu":
         plan.extend(["dev-bind", path, path] for path in sorted(glob.glob("/dev/nvidia*")) + ["/dev/dri"] if os.path.exists(path))
     plan.append(["bind", str(layout.work), str(layout.work)])
@@ -260,7 +271,8 @@ def prepare_layout(layout: Layout, run_as: tuple[int, int] | None) -> None:
         os.chown(layout.work, *run_as)
 
 
-def choose(requested: str, layout: Layout, device: str, tools: tuple[str, ...] = TOOLS) -> tuple[Sandbox, dict[str, str]]:
+def choose(requested: str, layout: Layout, device: str, tools: tuple[str, ...] = TOOLS,
+           readable: tuple[str, ...] = ()) -> tuple[Sandbox, dict[str, str]]:
     """The sandbox for `--sandbox requested`, and the worker's environment. `os` raises SandboxUnavailable when
     no OS sandbox works; `auto` then falls back to the Python-level guards with a warning."""
     if requested not in MODES:
@@ -271,7 +283,7 @@ def choose(requested: str, layout: Layout, device: str, tools: tuple[str, ...] =
         return Sandbox("python"), env
     run_as = _unprivileged_account() if os.geteuid() == 0 else None
     prepare_layout(layout, run_as)
-    plan = mount_plan(layout, device)
+    plan = mount_plan(layout, device, readable)
     tried: list[str] = []
     if not sys.platform.startswith("linux"):
         tried.append(f"no Linux namespaces on {sys.platform}")

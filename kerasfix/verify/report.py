@@ -7,7 +7,8 @@ import math
 import sys
 from contextlib import contextmanager
 
-from kerasfix.verify.results import TOLERANCE, FileReport, model_ok
+from kerasfix.verify.results import (BACKEND_TOLERANCE, SKIPPED, TOLERANCE, VERIFIED, FileReport, backend_ok,
+                                     model_status, summary)
 
 
 class _Bar:
@@ -99,14 +100,17 @@ def _static_mark(record: dict) -> str:
     return {"match": "[green]match[/green]", "differs": "[yellow]differs[/yellow]"}.get(status, status)
 
 
-def write_text(reports: list[FileReport], info: dict, stream=None) -> None:
+RESULT_MARKS = {VERIFIED: "[green]OK[/green]", SKIPPED: "[yellow]SKIP[/yellow]"}
+
+
+def write_text(reports: list[FileReport], info: dict, stream=None, strict: bool = False) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
     console = Console(file=stream or sys.stdout, highlight=False, width=max(160, Console().width))
     table = Table(title=f"kerasfix verify — TensorFlow {info.get('tensorflow', '?')}, Keras {info.get('keras', '?')}, "
-                        f"sandbox: {SANDBOX_NAMES.get(info.get('sandbox'), '?')}",
+                        f"sandbox: {SANDBOX_NAMES.get(info.get('sandbox'), '?')}{_fmt_backends(info)}",
                   title_justify="left")
     for column, justify in (("File", "left"), ("Model", "left"), ("Line", "right"), ("Device", "left"),
                             ("Layers", "right"), ("Params orig → migrated", "right"), ("Shapes", "center"),
@@ -115,46 +119,79 @@ def write_text(reports: list[FileReport], info: dict, stream=None) -> None:
         table.add_column(column, justify=justify, overflow="fold")
     for report in reports:
         for record in report.models:
-            ok = model_ok(record)
+            status = model_status(record)
             shapes = None if record.get("shapes_match") is None else bool(record["shapes_match"] and record.get("params_match"))
             table.add_row(
                 escape(report.file), escape(record["name"]), str(record.get("line") or "-"),
                 record.get("device", "-").lstrip("/"), _fmt_layers(record), _fmt_params(record), _mark(shapes),
                 _static_mark(record), _fmt_diff(record.get("max_output_diff")), _fmt_loss(record.get("loss", [])),
-                f"{record.get('time', 0):.1f}s", "[green]OK[/green]" if ok else "[red]FAIL[/red]",
+                f"{record.get('time') or 0:.1f}s", RESULT_MARKS.get(status, "[red]FAIL[/red]"),
             )
         if not report.models:
             table.add_row(escape(report.file), "-", "-", "-", "-", "-", "-", "-", "-", "-", f"{report.time:.1f}s",
-                          "[red]FAIL[/red]" if report.errors else "[yellow]none[/yellow]")
+                          "[red]FAIL[/red]" if not report.ok else "[yellow]SKIP[/yellow]" if report.errors else "[yellow]none[/yellow]")
     console.print(table)
     details: list[str] = []
     for report in reports:
         for record in report.models:
             prefix = f"{report.file}:{record.get('line') or '?'} {record['name']}"
-            if record.get("error"):
+            if record.get("skip"):
+                details.append(f"[yellow]{escape(prefix)}[/yellow]: skipped: {escape(record['skip']['message'])}")
+            elif record.get("error"):
                 details.append(f"[red]{escape(prefix)}[/red]: {_error_text(record['error'])}")
-            for difference in record.get("differences", []):
-                details.append(f"[red]{escape(prefix)}[/red]: {escape(difference)}")
-            diff = record.get("max_output_diff")
-            if diff is not None and diff > TOLERANCE:
-                details.append(f"[red]{escape(prefix)}[/red]: outputs differ by up to {diff:.3g} on the same batch and weights (tolerance {TOLERANCE:g})")
+            details.extend(_problems(escape(prefix), record, TOLERANCE))
+            details.extend(_backend_lines(record, prefix))
             for note in record.get("notes", []):
                 details.append(f"[dim]{escape(prefix)}: {escape(note)}[/dim]")
             for difference in (record.get("static") or {}).get("differences", []):
                 details.append(f"[yellow]{escape(prefix)}[/yellow]: static summary: {escape(difference)}")
         for error in report.errors:
-            details.append(f"[red]{escape(report.file)}[/red]: {_error_text(error)}")
+            if error.get("skip"):
+                details.append(f"[yellow]{escape(report.file)}[/yellow]: skipped: {escape(error['skip']['message'])}")
+            else:
+                details.append(f"[red]{escape(report.file)}[/red]: {_error_text(error)}")
         for note in report.notes:
             details.append(f"[dim]{escape(report.file)}: {escape(note)}[/dim]")
     for line in details:
         console.print(line)
-    models = [m for r in reports for m in r.models]
-    verified = sum(1 for m in models if model_ok(m))
-    errors = sum(len(r.errors) for r in reports)
-    summary = f"{verified} of {len(models)} model{'s' if len(models) != 1 else ''} verified in {len(reports)} file{'s' if len(reports) != 1 else ''}"
-    if errors:
-        summary += f"; {errors} file error{'s' if errors != 1 else ''}"
-    console.print(summary + ".")
+    console.print(escape(summary(reports, strict)["line"]))
+
+
+def _fmt_backends(info: dict) -> str:
+    """The other backends' versions, for the title (`verify --backend`)."""
+    extra = info.get("backends") or {}
+    return "".join(f", {key} {(found or {}).get(key, '?')}" for key, found in extra.items() if key != "tf-keras")
+
+
+def _backend_lines(record: dict, prefix: str) -> list[str]:
+    """One line per backend other than TensorFlow: how close its outputs came, its losses, or what failed."""
+    from rich.markup import escape
+
+    lines = []
+    for backend, entry in (record.get("backends") or {}).items():
+        if backend == "tensorflow":
+            continue
+        head = f"{escape(prefix)} on {backend}"
+        if backend_ok(backend, entry):
+            lines.append(f"[dim]{head}: outputs within {_fmt_diff(entry['max_output_diff'])} of TensorFlow's, "
+                         f"loss {_fmt_loss(entry.get('loss', []))}[/dim]")
+            continue
+        if entry.get("error"):
+            lines.append(f"[red]{head}[/red]: {_error_text(entry['error'])}")
+        lines.extend(_problems(head, entry, BACKEND_TOLERANCE, " from TensorFlow's"))
+    return lines
+
+
+def _problems(head: str, found: dict, tolerance: float, against: str = "") -> list[str]:
+    """A model's (or one backend's) differences, and its outputs when they differ beyond `tolerance`."""
+    from rich.markup import escape
+
+    lines = [f"[red]{head}[/red]: {escape(difference)}" for difference in found.get("differences", [])]
+    diff = found.get("max_output_diff")
+    if diff is not None and diff > tolerance:
+        lines.append(f"[red]{head}[/red]: outputs differ{against} by up to {diff:.3g} on the same batch and weights "
+                     f"(tolerance {tolerance:g})")
+    return lines
 
 
 def _error_text(error: dict) -> str:
@@ -176,12 +213,16 @@ JSON_KEYS = ("file", "name", "line", "built", "shapes_match", "params_match", "m
              "device", "error")
 
 
-def to_json(reports: list[FileReport], info: dict) -> dict:
+def to_json(reports: list[FileReport], info: dict, strict: bool = False) -> dict:
     models = []
     for report in reports:
         for record in report.models:
             item = {key: record.get(key) for key in JSON_KEYS}
-            item["verified"] = model_ok(record)
+            item["status"] = model_status(record)
+            item["verified"] = item["status"] == VERIFIED
+            item["skip"] = record.get("skip")
+            item["oracle"] = record.get("oracle")
+            item["backends"] = record.get("backends")
             item["params"] = record.get("params")
             item["static"] = record.get("static")
             item["differences"] = record.get("differences", [])
@@ -191,9 +232,11 @@ def to_json(reports: list[FileReport], info: dict) -> dict:
     errors = [dict(error, file=report.file) for report in reports for error in report.errors]
     notes = [{"file": report.file, "note": note} for report in reports for note in report.notes]
     return {"device": info.get("device"), "sandbox": info.get("sandbox"), "tensorflow": info.get("tensorflow"), "keras": info.get("keras"),
-            "worker_startup_seconds": info.get("startup"), "models": models, "errors": errors, "notes": notes}
+            "worker_startup_seconds": info.get("startup"), "backends": info.get("backends"), "models": models,
+            "errors": errors, "notes": notes,
+            "summary": summary(reports, strict)}
 
 
-def write_json(stream, reports: list[FileReport], info: dict) -> None:
-    json.dump(to_json(reports, info), stream, indent=2, default=str)
+def write_json(stream, reports: list[FileReport], info: dict, strict: bool = False) -> None:
+    json.dump(to_json(reports, info, strict), stream, indent=2, default=str)
     stream.write("\n")

@@ -13,9 +13,8 @@ from typing import Any, Callable
 import numpy as np
 
 import keras
-import tensorflow as tf
 
-from kerasfix.verify import compat
+from kerasfix.verify import compat, inputs, results
 from kerasfix.verify.sandbox import ProgramExit
 
 BATCH = 4
@@ -31,6 +30,7 @@ class Side:
     models: dict[str, Any] = field(default_factory=dict)
     failed: dict[str, dict] = field(default_factory=dict)  # name -> error
     errors: list[dict] = field(default_factory=list)  # failures not tied to a name
+    fit_shapes: dict[str, tuple] = field(default_factory=dict)  # model -> the shape of the data passed to its fit
 
 
 def _error(exc: BaseException, filename: str, text_lines: list[str], side: str) -> dict:
@@ -50,34 +50,58 @@ def _error(exc: BaseException, filename: str, text_lines: list[str], side: str) 
     if len(message) > 600:
         message = message[:600] + " ..."
     source = text_lines[line - 1].strip() if line and 0 < line <= len(text_lines) else None
-    return {"type": kind, "message": message, "line": line, "source": source, "side": side}
+    error = {"type": kind, "message": message, "line": line, "source": source, "side": side}
+    skip = inputs.skip_reason(exc, message)
+    if skip:
+        error["skip"] = skip
+    return error
 
 
-def run_side(job_side: dict, label: str, original: bool, progress: Callable[[str, int], None]) -> Side:
-    """Run a slice statement by statement; a failing statement fails only the names that depend on it."""
+def _execute(unit: dict, filename: str, namespace: dict) -> None:
+    tree = ast.parse(unit["code"], filename, "exec")
+    ast.increment_lineno(tree, unit["line"] - 1)
+    exec(compile(tree, filename, "exec"), namespace)  # noqa: S102 - running user code is the point of verify
+
+
+def quietly(run: Callable[[], object]) -> None:
+    """Run a statement kept only for the data passed to `fit`: its failure fails nothing (that data stays unknown)."""
+    try:
+        run()
+    except (Exception, SystemExit, ProgramExit):  # noqa: BLE001
+        pass
+
+
+def run_side(job_side: dict, label: str, original: bool, progress: Callable[[str, int], None], whole: bool = False) -> Side:
+    """Run a slice (with `whole`, the module up to its models) statement by statement; a failing statement fails
+    only the names that depend on it, and a failing statement kept only for the data passed to `fit` nothing."""
     filename = f"<kerasfix-verify {label}: {job_side['file']}>"
     text = job_side["text"]
     lines = text.splitlines()
     linecache.cache[filename] = (len(text), None, [line + "\n" for line in lines], filename)
     compat.reset()
+    inputs.begin_side(label)
     keras.backend.clear_session()
     keras.utils.set_random_seed(job_side.get("seed", 0))
     namespace: dict = {"__name__": "__kerasfix_verify__", "__file__": job_side.get("path", filename)}
     if original:
         namespace["__builtins__"] = compat.builtins_for_original()
     side = Side(label)
-    for unit in job_side["units"]:
+    for unit in job_side["whole" if whole else "units"]:
         blocked = [name for name in unit["uses"] if name in side.failed]
+        if blocked and unit.get("optional"):
+            continue
         if blocked:
             cause = side.failed[blocked[0]]
             for name in unit["defines"]:
                 side.failed.setdefault(name, cause)
             continue
         progress(label, unit["line"])
+        run = lambda unit=unit: _execute(unit, filename, namespace)  # noqa: E731
+        if unit.get("optional"):
+            quietly(run)
+            continue
         try:
-            tree = ast.parse(unit["code"], filename, "exec")
-            ast.increment_lineno(tree, unit["line"] - 1)
-            exec(compile(tree, filename, "exec"), namespace)  # noqa: S102 - running user code is the point of verify
+            run()
         except (Exception, SystemExit, ProgramExit) as exc:  # noqa: BLE001
             error = _error(exc, filename, lines, label)
             if not unit["defines"]:
@@ -91,6 +115,10 @@ def run_side(job_side: dict, label: str, original: bool, progress: Callable[[str
             side.models[name] = value
             if original:
                 compat.apply_initial_weights(leaves(value))
+    for name, data in job_side.get("fit_inputs", {}).items():
+        shape = getattr(namespace.get(data), "shape", None)
+        if shape is not None and len(shape) >= 2:
+            side.fit_shapes[name] = (data, tuple(None if d is None else int(d) for d in shape))
     for name in job_side["functions"]:
         if name in side.failed:
             side.failed[f"{name}()"] = side.failed[name]
@@ -303,6 +331,10 @@ def _numpy_outputs(outputs) -> list[np.ndarray]:
 
 def _forward(model, arrays: list[np.ndarray]):
     """One inference pass as a graph: eager recurrent layers step through time op by op, many times slower."""
+    if keras.backend.backend() != "tensorflow":  # JAX and PyTorch workers (`verify --backend`) never import TensorFlow
+        return model.predict_on_batch(_feed(arrays))
+    import tensorflow as tf
+
     return tf.function(lambda inputs: model(inputs, training=False))(_feed(arrays))
 
 
@@ -376,6 +408,17 @@ def make_targets(model, batch: int, rng: np.random.Generator) -> list[np.ndarray
     return targets
 
 
+def _device(device: str):
+    """`tf.device` on TensorFlow; JAX and PyTorch place models on their own default device."""
+    if keras.backend.backend() != "tensorflow":
+        import contextlib
+
+        return contextlib.nullcontext()
+    import tensorflow as tf
+
+    return tf.device(device)
+
+
 def train(model, steps: int, device: str, rng: np.random.Generator) -> tuple[list[float], str | None]:
     """Losses of `steps` training steps on synthetic data; a note when verify chose the loss itself."""
     note = None
@@ -386,7 +429,7 @@ def train(model, steps: int, device: str, rng: np.random.Generator) -> tuple[lis
     x = make_inputs(model, TRAIN_BATCH, rng)
     y = make_targets(model, TRAIN_BATCH, rng)
     losses: list[float] = []
-    with tf.device(device):
+    with _device(device):
         optimizer = model.optimizer
         if not getattr(optimizer, "built", True):
             # fit() builds the optimizer before its first step; doing the same spares tf.function a second trace
@@ -410,8 +453,22 @@ def _guess_input_shape(model) -> tuple | None:
     return None
 
 
-def _ensure_built(migrated, original) -> str | None:
-    note = None
+def build_from_fit(models: list, fit: tuple | None) -> str | None:
+    """Build Sequentials that state no input shape (Keras builds them at the first fit) from the shape of the data
+    the program passes to fit, as (name, shape); a note when it did."""
+    if fit is None or any(_has_inputs(m) or not isinstance(m, keras.Sequential) for m in models):
+        return None
+    data, shape = fit
+    for model in models:
+        model.build((None, *shape[1:]))
+    return (f"no input shape in the program (Keras builds it at the first fit); verify built it from {data}, the data "
+            f"passed to fit: (None, {', '.join(map(str, shape[1:]))})")
+
+
+def _ensure_built(migrated, original, fit: tuple | None = None) -> str | None:
+    note = build_from_fit([original, migrated], fit)
+    if note:
+        return note
     if original is not None and not _has_inputs(original) and not _has_inputs(migrated):
         shape = _guess_input_shape(original)
         if shape is not None and _guess_input_shape(migrated) == shape:
@@ -436,15 +493,20 @@ def _has_inputs(model) -> bool:
         return False
 
 
-def verify_model(name: str, original, migrated, job: dict, rng_seed: int) -> dict:
+def verify_model(name: str, original, migrated, job: dict, rng_seed: int, fit: tuple | None = None) -> dict:
     record: dict = {"name": name, "built": False, "shapes_match": None, "params_match": None, "max_output_diff": None,
                     "trained": False, "loss": [], "device": job["device"], "error": None, "notes": [], "differences": []}
     started = time.perf_counter()
     try:
-        note = _ensure_built(migrated, original)
+        note = _ensure_built(migrated, original, fit)
         if note:
             record["notes"].append(note)
-        if not (original.built and _has_inputs(original)) or not _has_inputs(migrated):
+        if not (original.built and _has_inputs(original)):
+            record["skip"] = results.not_built(job["original"].get("fit_inputs", {}).get(name))
+            record["error"] = {"type": "NotBuilt", "message": record["skip"]["message"], "line": None, "source": None,
+                               "side": "original"}
+            return record
+        if not _has_inputs(migrated):
             record["error"] = {"type": "NotBuilt", "message": "the model has no input shape, so it was never built; give its first layer an input shape", "line": None, "source": None, "side": "migrated"}
             return record
         record["built"] = True
@@ -472,21 +534,26 @@ def verify_model(name: str, original, migrated, job: dict, rng_seed: int) -> dic
     except Exception as exc:  # noqa: BLE001 - one model's failure never stops the others
         record["error"] = _error(exc, "", [], "compare")
         record["error"]["message"] = f"comparing: {record['error']['message']}"
+    if record["built"]:
+        train_into(record, migrated, job, rng_seed)
+    record["time"] = round(time.perf_counter() - started, 3)
+    return record
+
+
+def train_into(record: dict, model, job: dict, rng_seed: int) -> None:
+    """Train `job["steps"]` steps and write the losses, whether they are finite, and a failure into `record`."""
     try:
-        if record["built"]:
-            losses, note = train(migrated, job["steps"], job["device"], np.random.default_rng(rng_seed + 1))
-            record["loss"] = losses
-            record["trained"] = bool(losses) and all(math.isfinite(v) for v in losses)
-            if note:
-                record["notes"].append(note)
-            if not record["trained"]:
-                record["differences"].append("training produced a non-finite loss")
+        losses, note = train(model, job["steps"], job["device"], np.random.default_rng(rng_seed + 1))
+        record["loss"] = losses
+        record["trained"] = bool(losses) and all(math.isfinite(v) for v in losses)
+        if note:
+            record["notes"].append(note)
+        if not record["trained"]:
+            record["differences"].append("training produced a non-finite loss")
     except Exception as exc:  # noqa: BLE001
         if record["error"] is None:
             record["error"] = _error(exc, "", [], "train")
             record["error"]["message"] = f"training: {record['error']['message']}"
-    record["time"] = round(time.perf_counter() - started, 3)
-    return record
 
 
 def _same(a: dict, b: dict | None) -> bool:
@@ -494,11 +561,39 @@ def _same(a: dict, b: dict | None) -> bool:
     return b is not None and a.get("type") == b.get("type") and b.get("message", "").endswith(a.get("message", ""))
 
 
+def _failures(side: Side) -> list[dict]:
+    """The side's failures that are not a skip (a missing package or data file fails the whole module alike)."""
+    return [e for e in [*side.failed.values(), *side.errors] if not e.get("skip")]
+
+
+def _only_where_the_original_skips(migrated: Side, original: Side) -> None:
+    """A reason to skip counts only when the original program stopped for it too: a migrated program that needs
+    a package or a file the original did not is a failure of the migration."""
+    labels = {e["skip"]["label"] for e in [*original.failed.values(), *original.errors] if e.get("skip")}
+    for error in [*migrated.failed.values(), *migrated.errors]:
+        if error.get("skip") and error["skip"]["label"] not in labels:
+            del error["skip"]
+
+
 def verify_file(job: dict, progress: Callable[[str, int], None]) -> dict:
     started = time.perf_counter()
     seed = job.get("seed", 0)
+    notes: list[str] = []
     original = run_side(dict(job["original"], seed=seed), "original", True, progress)
-    migrated = run_side(dict(job["migrated"], seed=seed), "migrated", False, progress)
+    whole = False
+    failures = _failures(original)
+    if failures and job["original"].get("whole") and job["migrated"].get("whole"):
+        # The slice may have left out something the models need: run the module up to them instead, on both
+        # sides, when that does better for the original program (the migrated one only ever runs what it does).
+        retry = run_side(dict(job["original"], seed=seed), "original", True, progress, whole=True)
+        if (len(retry.models), -len(_failures(retry))) > (len(original.models), -len(failures)):
+            first = failures[0]
+            notes.append(f"the slice of the program that builds its models failed ({first['type']}: "
+                         f"{first['message'][:200]}{', line ' + str(first['line']) if first.get('line') else ''}); "
+                         "verify ran the module up to its models instead")
+            original, whole = retry, True
+    migrated = run_side(dict(job["migrated"], seed=seed), "migrated", False, progress, whole=whole)
+    _only_where_the_original_skips(migrated, original)
     build_time = time.perf_counter() - started
     names: list[str] = []
     for candidate in [*original.models, *migrated.models, *original.failed, *migrated.failed]:
@@ -518,12 +613,16 @@ def verify_file(job: dict, progress: Callable[[str, int], None]) -> dict:
             if error is None:
                 where = "migrated" if b is None else "original"
                 error = {"type": "Missing", "message": f"the {where} program has no model named {name!r}", "line": None, "source": None, "side": where}
-            elif error["side"] == "original" and b is not None:
+            elif error["side"] == "original" and b is not None and not error.get("skip"):
                 error = dict(error, message="the original does not build under the Keras 1/2 compatibility layer: " + error["message"])
-            records.append({"name": name, "built": False, "shapes_match": None, "params_match": None, "max_output_diff": None,
-                            "trained": False, "loss": [], "device": job["device"], "error": error, "notes": [], "differences": []})
+            record = {"name": name, "built": False, "shapes_match": None, "params_match": None, "max_output_diff": None,
+                      "trained": False, "loss": [], "device": job["device"], "error": error, "notes": [], "differences": []}
+            skip = (original.failed.get(name) or {}).get("skip") if a is None else None
+            if skip and (b is not None or (migrated.failed.get(name) or {}).get("skip")):
+                record["skip"] = skip
+            records.append(record)
             continue
-        records.append(verify_model(name, a, b, job, seed))
+        records.append(verify_model(name, a, b, job, seed, original.fit_shapes.get(name) or migrated.fit_shapes.get(name)))
     errors = original.errors + migrated.errors
     reported = {id(r["error"]) for r in records if r["error"] is not None} | {id(e) for e in errors}
     for side in (original, migrated):
@@ -531,4 +630,4 @@ def verify_file(job: dict, progress: Callable[[str, int], None]) -> dict:
             if id(error) not in reported and not any(_same(error, r["error"]) for r in records):
                 reported.add(id(error))
                 errors.append(error)
-    return {"models": records, "errors": errors, "build_time": round(build_time, 3)}
+    return {"models": records, "errors": errors, "build_time": round(build_time, 3), "notes": notes}

@@ -5,8 +5,9 @@ These guards replace Python functions, so a program can get past them (`contain_
 `ctypes`, raw `_socket`); they are the second layer under the operating-system sandbox (`isolation`), there
 for their clear messages, and the only one under `--sandbox python`. Installed once when the worker starts.
 
-Dataset loaders and `get_file` answer with small synthetic data of the documented shapes and dtypes, so
-programs that read a Keras dataset to size their models still build.
+Dataset loaders answer with small synthetic data of the documented shapes and dtypes, so programs that read a
+Keras dataset to size their models still build; `get_file`, files the program reads and its arguments are
+`inputs`' job (a read of a missing file looks in the program's directory and `--data`, then fails naming it).
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ import os
 import socket
 import sys
 import tempfile
-from pathlib import Path
 
 import numpy as np
+
+from kerasfix.verify import inputs
 
 SAMPLES = {"train": 256, "test": 64}
 
@@ -100,7 +102,25 @@ def _check_write(path, action: str, dir_fd: int | None = None) -> None:
 def _guarded_open(file, mode="r", *args, **kwargs):
     if isinstance(mode, str) and any(flag in mode for flag in "wax+"):
         _check_write(file, "open for writing")
-    return _real_open(file, mode, *args, **kwargs)
+        return _real_open(file, mode, *args, **kwargs)
+    found = inputs.locate(file, create=True)
+    try:
+        return _real_open(found or file, mode, *args, **kwargs)
+    except FileNotFoundError:
+        if _allowed_root is None or not inputs.JOB.active:
+            raise
+        raise inputs.missing(file) from None
+
+
+def _looked_up(function):
+    """A path query that also looks where `inputs.locate` reads missing files from."""
+
+    def query(*args, **kwargs):
+        if args:
+            args = (inputs.locate(args[0]) or args[0], *args[1:])
+        return function(*args, **kwargs)
+
+    return query
 
 
 def _guarded_os_open(path, flags, mode=0o777, *, dir_fd=None):
@@ -141,6 +161,9 @@ def block_writes_outside() -> None:
     os.mkdir = _one_path("mkdir", "create the directory")  # type: ignore[assignment]
     os.rename = _two_paths("rename")  # type: ignore[assignment]
     os.replace = _two_paths("replace")  # type: ignore[assignment]
+    for name in ("exists", "isfile", "isdir"):
+        setattr(os.path, name, _looked_up(getattr(os.path, name)))
+    os.listdir = _looked_up(os.listdir)  # type: ignore[assignment]
 
 
 def block_exit() -> None:
@@ -246,38 +269,12 @@ def _loaders() -> dict:
     }
 
 
-def synthetic_file(fname=None, origin=None, untar=False, extract=False, **kwargs) -> str:
-    """`get_file`: a small local stand-in named like the requested file, never a download."""
-    name = fname or (origin or "download").rstrip("/").split("/")[-1] or "download"
-    folder = Path.cwd() / "kerasfix_synthetic"
-    folder.mkdir(exist_ok=True)
-    path = folder / Path(name).name
-    if untar or extract or name.endswith((".tar.gz", ".tgz", ".zip", ".tar")):
-        directory = folder / Path(name).name.split(".")[0]
-        directory.mkdir(exist_ok=True)
-        return str(directory)
-    rng = _rng()
-    if name.endswith(".npz"):
-        (x, y), (xt, yt) = _images((28, 28), 10, ())
-        np.savez(path, x_train=x, y_train=y, x_test=xt, y_test=yt)
-    elif name.endswith(".npy"):
-        np.save(path, rng.normal(size=(SAMPLES["train"], 8)))
-    elif name.endswith(".csv"):
-        rows = ["a,b,c,d,label"] + [",".join(f"{v:.4f}" for v in rng.normal(size=4)) + f",{i % 2}" for i in range(64)]
-        path.write_text("\n".join(rows) + "\n")
-    elif name.endswith(".json"):
-        path.write_text("{}\n")
-    else:
-        words = "the quick brown fox jumps over the lazy dog while keras models learn from synthetic text".split()
-        path.write_text(" ".join(words[i % len(words)] for i in range(5000)) + "\n")
-    return str(path)
-
-
 def patch_datasets() -> None:
     """Replace every loaded Keras dataset loader and `get_file` (public and private module paths)."""
     import keras  # noqa: F401 - loads the public API modules that hold the loaders
 
     loaders = _loaders()
+    inputs.install()
     for name, module in list(sys.modules.items()):
         if module is None:
             continue
@@ -286,11 +283,26 @@ def patch_datasets() -> None:
             module.load_data = loaders[leaf]
             if hasattr(module, "get_word_index"):
                 module.get_word_index = _word_index
-        if name.startswith(("keras", "tensorflow")) and hasattr(module, "get_file"):
+        if name.startswith(("keras", "tensorflow", "tf_keras")) and hasattr(module, "get_file"):
+            if name == "keras.src.utils.file_utils":
+                inputs.remember_get_file(module)
             try:
-                module.get_file = synthetic_file
+                module.get_file = inputs.synthetic_file
             except (AttributeError, TypeError):
                 pass
+
+
+def run_job(handler, job: dict, progress) -> dict:
+    """One file's job, whatever runs it: what the program reads (arguments, data, downloads) set up for it, the
+    modules loaded since the last job given their stand-ins too, and the notes of what was substituted added."""
+    patch_datasets()
+    inputs.begin(job.get("original", {}).get("path"), job.get("args"), job.get("data"))
+    try:
+        result = handler(job, progress)
+    finally:
+        notes = inputs.end()
+    result["notes"] = list(dict.fromkeys([*notes, *result.get("notes", [])]))
+    return result
 
 
 def install(memory_gigabytes: float | None) -> list[str]:

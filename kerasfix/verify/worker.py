@@ -51,6 +51,29 @@ def _run_as(value: str | None) -> tuple[int, int] | None:
     return int(uid), int(gid)
 
 
+def _versions(backend: str) -> dict[str, str]:
+    """The version of a backend other than TensorFlow (`verify --backend jax,torch`)."""
+    import importlib
+
+    return {backend: importlib.import_module(backend).__version__}
+
+
+def _handler(op: str | None):
+    """What runs a job: `verify` compares the original and migrated programs here; `build` builds the migrated
+    one alone (another backend's build, or the reference for it); `oracle` runs the original against tf-keras."""
+    if op == "build":
+        from kerasfix.verify import crossbuild
+
+        return crossbuild.build_file
+    if op == "oracle":
+        from kerasfix.verify import oracle
+
+        return oracle.oracle_file
+    from kerasfix.verify import runtime
+
+    return runtime.verify_file
+
+
 def main() -> int:
     from kerasfix.verify import confine
 
@@ -74,27 +97,37 @@ def main() -> int:
 
     started = time.perf_counter()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import tensorflow as tf
-
+    backend = settings.get("BACKEND", "tensorflow")
+    os.environ["KERAS_BACKEND"] = backend  # before Keras is imported: it chooses its backend once
     from kerasfix.verify import devices, sandbox
 
-    gpus = [device.name for device in tf.config.list_physical_devices("GPU")]
-    try:
-        device = devices.choose(settings.get("DEVICE", "auto"), gpus)
-    except devices.DeviceError as error:
-        send({"op": "ready", "id": token, "error": str(error), "gpus": gpus})
-        return 2
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = [device.name for device in tf.config.list_physical_devices("GPU")]
+        versions = {"tensorflow": tf.__version__}
+        try:
+            device = devices.choose(settings.get("DEVICE", "auto"), gpus)
+        except devices.DeviceError as error:
+            send({"op": "ready", "id": token, "error": str(error), "gpus": gpus})
+            return 2
+    else:
+        gpus, device, versions = [], "cpu", _versions(backend)
     memory = float(settings.get("MEMORY_GB", "0") or 0)
     if device.startswith("/GPU"):
         if memory:
             notes.append("memory limit not applied on a GPU (CUDA reserves more address space than any useful limit)")
         memory = 0
     notes.extend(sandbox.install(memory))
-    from kerasfix.verify import runtime  # imports keras and the compatibility layer
+    from kerasfix.verify import runtime  # noqa: F401 - imports keras and the compatibility layer before any job
 
     import keras
 
-    send({"op": "ready", "id": token, "device": device, "gpus": gpus, "tensorflow": tf.__version__,
+    if settings.get("ORACLE") == "tf-keras":
+        import tf_keras
+
+        versions["tf_keras"] = tf_keras.__version__
+    send({"op": "ready", "id": token, "device": device, "gpus": gpus, "backend": backend, **versions,
           "keras": keras.__version__, "notes": notes, "startup": round(time.perf_counter() - started, 3)})
     import shutil
     import tempfile
@@ -115,7 +148,7 @@ def main() -> int:
                 send({"op": "at", "id": request, "side": side, "line": line_number})
 
             try:
-                result = runtime.verify_file(job, progress)
+                result = sandbox.run_job(_handler(job.get("op")), job, progress)
             except BaseException as error:  # noqa: BLE001 - report, then keep serving
                 result = {"models": [], "errors": [{"type": type(error).__name__, "message": f"verify failed on this file: {error}", "line": None, "source": None, "side": "worker"}]}
         finally:
