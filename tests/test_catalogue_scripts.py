@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+# slow: builds models or runs many CLI processes; CI runs it, `-m "not slow"` leaves it out
+pytestmark = pytest.mark.slow
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10

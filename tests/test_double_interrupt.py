@@ -18,6 +18,9 @@ import pytest
 
 from conftest import ROOT
 
+# slow: builds models or runs many CLI processes; CI runs it, `-m "not slow"` leaves it out
+pytestmark = pytest.mark.slow
+
 FIXTURE = ROOT / "fixtures" / "scripts" / "keras1_cnn.py"
 COPIES = 60
 TRIALS = 10

@@ -23,7 +23,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-pytestmark = pytest.mark.tensorflow
+pytestmark = [pytest.mark.tensorflow, pytest.mark.slow]  # slow: builds models or runs many CLI processes; CI runs it, `-m "not slow"` leaves it out
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 MODEL_TABLES = sorted(FIXTURES.rglob("*.models.toml"))

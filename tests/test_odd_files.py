@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from conftest import LEGACY, MIGRATED, ROOT, cli, shown
@@ -247,6 +248,7 @@ def _finish(process: subprocess.Popen) -> tuple[int, str, str, int]:
     return process.returncode, stdout, stderr[: peak.start()], int(peak.group(1)) // 1024
 
 
+@pytest.mark.slow
 def test_a_large_generated_keras1_file_is_checked_and_migrated(tmp_path: Path) -> None:
     blocks: list[str] = []
     size = 0

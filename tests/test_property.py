@@ -454,6 +454,7 @@ def test_migration_of_random_keras1_programs(program: Program) -> None:
 
 
 @pytest.mark.tensorflow
+@pytest.mark.slow
 @settings(max_examples=10, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(sequential_programs())
 def test_migrated_sequential_programs_build_with_the_expected_parameter_count(program: Program) -> None:

@@ -25,6 +25,9 @@ import pytest
 from conftest import ROOT
 from kerasfix.verify import isolation
 
+# slow: builds models or runs many CLI processes; CI runs it, `-m "not slow"` leaves it out
+pytestmark = pytest.mark.slow
+
 SECRET_NAME = "KERASFIX_HOSTILE_SECRET"
 SECRET_VALUE = "hunter2-do-not-leak-7c1e"
 HOME_SECRET = "ssh-private-key-b91f"

@@ -15,6 +15,9 @@ import pytest
 
 from conftest import ROOT, run_kerasfix
 
+# slow: builds models or runs many CLI processes; CI runs it, `-m "not slow"` leaves it out
+pytestmark = pytest.mark.slow
+
 CACHE = ".kerasfix_cache"
 NON_KERAS = "import os\n\n\ndef join(a, b):\n    return os.path.join(a, b)  # not input(), not Model\n"
 BROKEN = "from keras.layers import merge\n\nx = merge([a, b]\n"

@@ -26,6 +26,9 @@ from conftest import ROOT, run_kerasfix
 from kerasfix.verify import devices
 from kerasfix.verify.extract import extract
 
+# slow: builds models or runs many CLI processes; CI runs it, `-m "not slow"` leaves it out
+pytestmark = pytest.mark.slow
+
 VERIFY = ROOT / "fixtures" / "verify"
 FUNCTIONAL = ROOT / "fixtures" / "functional"
 # Functional fixtures that verify; unfixable.py keeps a `merge` the catalogue cannot rewrite.
