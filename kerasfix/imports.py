@@ -140,6 +140,15 @@ def tidy_modules(
         statements[id(binding.statement)] = binding.statement
 
     whole_modules: list[str] = []  # statements importing a module itself
+    # A name joining an import statement above another library's star import could be shadowed by it:
+    # such statements take no new names (kerasfix/spelling.py asks for aliases there, in a new statement
+    # that _anchor_indices puts after the star).
+    foreign_stars = [
+        index for index, statement in enumerate(table.import_statements)
+        if isinstance(statement, cst.ImportFrom) and isinstance(statement.names, cst.ImportStar)
+        and canonical((module_of(statement)[0] or "") + "._") is None
+    ]
+    shadowed = {id(statement) for statement in table.import_statements[: max(foreign_stars) if foreign_stars else 0]}
     for requirement in dict.fromkeys(requires):
         binding = bindings.get(requirement.local)
         wanted = canonical(requirement.symbol)
@@ -155,10 +164,10 @@ def tidy_modules(
                 whole_modules.append(statement)
             continue
         entry = requirement.name if requirement.asname is None else f"{requirement.name} as {requirement.asname}"
-        if _place_in_released(requirement, entry, statements, removed_from, replace, retarget):
+        if _place_in_released(requirement, entry, statements, removed_from, replace, retarget, shadowed):
             continue
         host = _modern_host(table, requirement.module, replace, style)
-        if host is not None:
+        if host is not None and id(host) not in shadowed:
             append.setdefault(id(host), []).append(entry)
             statements[id(host)] = host
             continue
@@ -202,9 +211,11 @@ def _star_provides(table: ImportTable, requirement: Requirement) -> bool:
     return False
 
 
-def _place_in_released(requirement, entry: str, statements, removed_from, replace, retarget) -> bool:
+def _place_in_released(requirement, entry: str, statements, removed_from, replace, retarget, shadowed=frozenset()) -> bool:
     """Put a new name where a released name of the same module stood (`merge` -> `concatenate`)."""
     for statement_id, aliases in removed_from.items():
+        if statement_id in shadowed:
+            continue
         statement = statements[statement_id]
         raw, modern = module_of(statement)
         if modern != requirement.module:
@@ -332,8 +343,9 @@ def _anchor_index(body: list[cst.CSTNode]) -> int | None:
 
 
 def _anchor_indices(body: list[cst.CSTNode]) -> tuple[int | None, int | None]:
-    """The index of the last top-level import statement of Keras, and of any module."""
-    keras_index = any_index = None
+    """The index of the last top-level import statement of Keras, and of any module. A star import after
+    the last Keras import counts as the Keras anchor: an import written before it could be shadowed by it."""
+    keras_index = any_index = star_index = None
     for index, statement in enumerate(body):
         if isinstance(statement, cst.SimpleStatementLine) and statement.body and all(
             isinstance(small, (cst.Import, cst.ImportFrom)) for small in statement.body
@@ -341,6 +353,10 @@ def _anchor_indices(body: list[cst.CSTNode]) -> tuple[int | None, int | None]:
             any_index = index
             if any(normalise_root(raw) is not None for small in statement.body for raw in _statement_modules(small)):
                 keras_index = index
+            if any(isinstance(small, cst.ImportFrom) and isinstance(small.names, cst.ImportStar) for small in statement.body):
+                star_index = index
+    if keras_index is not None and star_index is not None and star_index > keras_index:
+        keras_index = star_index
     return keras_index, any_index
 
 

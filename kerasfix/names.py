@@ -195,6 +195,9 @@ class ImportTable:
                     self.bindings.setdefault(root, Binding(root, root, statement, alias, nested=nested))
             return
         if statement.relative or statement.module is None:
+            if isinstance(statement.names, cst.ImportStar):  # `from .util import *`: may bind anything
+                level = "".join(dot.value if hasattr(dot, "value") else "." for dot in statement.relative) or "."
+                self.star_modules.append(level + (dotted(statement.module) or "") if statement.module else level)
             return
         module = dotted(statement.module)
         if module is None:

@@ -166,9 +166,40 @@ def _through_tensorflow(ctx, symbol: str) -> list[str]:
 def _free_alias(ctx, stem: str) -> str | None:
     for number in range(1, 10):
         candidate = stem if number == 1 else f"{stem}_{number}"
-        if name_is_free(ctx, candidate):
+        if name_is_free(ctx, candidate) or _free_after_stars(ctx, candidate):
             return candidate
     return None
+
+
+def _free_after_stars(ctx, name: str) -> bool:
+    """Whether an alias such as `keras_ops` can be imported in a file with another library's star import
+    (`from rl.util import *`): the new import lands after every star import, so it is what the name means
+    from there on, and the file neither uses nor binds the name, so whatever the star may have bound under
+    it meant nothing to the program. Only for a whole file: a large file's parts share their imports."""
+    table = ctx.imports
+    if not table.star_modules or ctx.text != ctx.source.text:
+        return False
+    if name in _BUILTINS or keyword.iskeyword(name) or name in table.bindings or name in table.local_names:
+        return False
+    if name in file_scopes(ctx).anywhere or name in _bare_uses(ctx):
+        return False
+    from kerasfix.imports import _anchor_index
+
+    body = list(ctx.module.body)
+    stars = [
+        index
+        for index, statement in enumerate(body)
+        if isinstance(statement, cst.SimpleStatementLine)
+        and any(isinstance(small, cst.ImportFrom) and isinstance(small.names, cst.ImportStar) for small in statement.body)
+    ]
+    anchor = _anchor_index(body)
+    return len(stars) == len(table.star_modules) and anchor is not None and all(index <= anchor for index in stars)
+
+
+def _bare_uses(ctx) -> set[str]:
+    from kerasfix.imports import _name_uses
+
+    return ctx.cached("bare-name-uses", lambda: set(_name_uses(ctx.module)))
 
 
 def name_is_free(ctx, name: str, symbol: str | None = None) -> bool:
@@ -236,7 +267,11 @@ def _expression(text: str) -> cst.BaseExpression:
 def _means(ctx, text: str, symbol: str, at: cst.CSTNode, requires: tuple[Requirement, ...]) -> bool:
     """Whether `text` written at `at` resolves to `symbol`, once `requires` are imported."""
     new = {requirement.local: requirement.symbol for requirement in requires}
-    if any(not name_is_free(ctx, name, canonical(meant)) for name, meant in new.items()):
+    aliases = {requirement.local for requirement in requires if requirement.asname is not None}
+    if any(
+        not name_is_free(ctx, name, canonical(meant)) and not (name in aliases and _free_after_stars(ctx, name))
+        for name, meant in new.items()
+    ):
         return False
     return resolve_at(ctx, text, at, new) == symbol
 

@@ -236,3 +236,59 @@ def test_a_large_file_drops_a_fix_whose_name_means_something_else(in_parts, monk
     assert result.parts_after is not None and len(result.parts_after) > 2
     assert len(result.dropped) == 1 and "the KF101 fix at line 5 was not applied" in result.dropped[0]
     assert 'c = merge([a, b], mode="concat")\n' in result.text
+
+
+# Another library's star import may bind any name: a custom loss of the kind keras-rl writes.
+STAR_PROGRAM = (
+    "from keras import backend as K\n"
+    "from {star} import *\n"
+    "\n"
+    "\n"
+    "def huber(y_true, y_pred):\n"
+    "    return K.mean(K.square(y_true - y_pred), axis=-1)\n"
+)
+
+
+@pytest.mark.parametrize("star", ["rl.util", ".util", "."])
+def test_under_a_foreign_star_import_an_alias_is_imported_after_it(star):
+    result = migrated(STAR_PROGRAM.replace("{star}", star))
+    assert result.text == (
+        "from keras import backend as K\n"
+        f"from {star} import *\n"
+        "from keras import ops as keras_ops\n"
+        "\n"
+        "\n"
+        "def huber(y_true, y_pred):\n"
+        "    return keras_ops.mean(keras_ops.square(y_true - y_pred), axis=-1)\n"
+    )
+
+
+def test_under_a_foreign_star_import_an_alias_the_file_uses_is_not_taken():
+    # `keras_ops` may come from the star import: the file uses it, so no import may rebind it
+    text = STAR_PROGRAM.replace("{star}", "rl.util") + "print(keras_ops, keras_ops_2)\n"
+    result = migrated(text)
+    assert "keras_ops_3.mean(keras_ops_3.square(" in result.text
+    assert result.text.index("from rl.util import *") < result.text.index("from keras import ops as keras_ops_3")
+
+
+def test_a_new_name_never_joins_an_import_above_a_foreign_star_import():
+    text = (
+        "from keras import layers, backend as K\n"
+        "from rl.util import *\n"
+        "y = K.sqrt(layers.Dense(2)(x))\n"
+    )
+    result = migrated(text)
+    assert result.text == (
+        "from keras import layers, backend as K\n"
+        "from rl.util import *\n"
+        "from keras import ops as keras_ops\n"
+        "y = keras_ops.sqrt(keras_ops.maximum(layers.Dense(2)(x), 0.0))\n"
+    )
+
+
+def test_a_star_import_after_other_code_is_still_above_the_new_import():
+    text = "from keras import backend as K\nx = 1\nfrom rl.util import *\ny = K.sqrt(x)\n"
+    result = migrated(text)
+    lines = result.text.splitlines()
+    assert lines[2:4] == ["from rl.util import *", "from keras import ops as keras_ops"], result.text
+    assert lines[4] == "y = keras_ops.sqrt(keras_ops.maximum(x, 0.0))"
