@@ -10,9 +10,10 @@ from libcst.metadata import MetadataWrapper, ParentNodeProvider
 
 from kerasfix.findings import Fix
 from kerasfix.names import ImportTable
-from kerasfix.positions import code_spans, page_free
+from kerasfix.positions import StatementSpans, code_spans, page_free
 from kerasfix.settings import Settings
 from kerasfix.source import Source, line_starts
+from kerasfix.walk import is_walked
 
 
 @dataclass
@@ -35,7 +36,9 @@ class FileContext:
         self.settings = settings
         self.imports = ImportTable.scan(module, inherited)
         self.reports: list[_Report] = []
-        self._spans: dict | None = None
+        self._spans: dict | None = None  # the spans worked out so far: all of them once _all_spans
+        self._all_spans = False
+        self._statement_spans: StatementSpans | None = None
         self._parents: dict | None = None  # filled by the traversal (_Dispatcher)
         self._walked = False  # True once every non-trivia node's parent is known (one walk of the file)
         self._traversed = False  # True once every node's parent is known (a full resolution)
@@ -68,8 +71,9 @@ class FileContext:
 
     def spans(self) -> dict:
         """Each node's [start, end) offsets in the text (computed once per file, on first use)."""
-        if self._spans is None:
+        if self._spans is None or not self._all_spans:
             self._spans = code_spans(self.module, self.text)
+            self._all_spans = True
         return self._spans
 
     def column(self, offset: int) -> int:
@@ -80,23 +84,28 @@ class FileContext:
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         # The traversal records each node's parent as it enters it, so asking about the node being
-        # visited, or any ancestor, costs nothing. A node the traversal has not reached yet costs one
-        # read-only walk of the file (kerasfix/walk.py, which skips trivia); trivia costs one full
-        # resolution by LibCST, many times slower than the walk.
+        # visited, or any ancestor, costs nothing. A node inside the one being visited (the callee of
+        # a call) costs a walk of that node; any other node the traversal has not reached yet costs
+        # one read-only walk of the file (kerasfix/walk.py, which skips trivia); trivia costs one
+        # full resolution by LibCST, many times slower than the walk.
         if self._parents is None:
             self._parents = {}
         found = self._parents.get(node)
         if found is None and node is not self.module and not self._walked:
-            self._parents.update(self._walked_parents())  # in place: the traversal goes on filling it
-            self._walked = True
-            found = self._parents.get(node)
+            if self._parents and is_walked(node):
+                found = self._parent_within(next(reversed(self._parents)), node)
+            if found is None:
+                self._walk_index()  # fills in every non-trivia node's parent, in place
+                found = self._parents.get(node)
         if found is None and node is not self.module and not self._traversed:
             self._parents.update(self._all_parents())
             self._traversed = True
             found = self._parents.get(node)
         return found
 
-    def _walked_parents(self) -> dict:
+    def _parent_within(self, around: cst.CSTNode, node: cst.CSTNode) -> cst.CSTNode | None:
+        """`node`'s parent when it lies inside `around` (the node the traversal entered last), from a
+        walk of `around` alone, whose parents are kept (the traversal records the same ones)."""
         from kerasfix.walk import walk
 
         parents: dict = {}
@@ -105,8 +114,44 @@ class FileContext:
             if parent is not None:
                 parents[child] = parent
 
-        walk(self.module, enter)
-        return parents
+        walk(around, enter)
+        found = parents.get(node)
+        if found is not None:
+            for child, parent in parents.items():
+                self._parents.setdefault(child, parent)
+        return found
+
+    def nodes_of(self, node_type: type) -> list:
+        """The file's nodes of one concrete LibCST type (not trivia), in source order: what a rule
+        would otherwise find with a visitor of its own. One read-only walk of the file serves every
+        rule and `parent` alike (`Module.visit` would rebuild every node of the file for each)."""
+        return self._walk_index().get(node_type, [])
+
+    def _walk_index(self) -> dict:
+        """Every non-trivia node by type, from one read-only walk that also records each one's parent."""
+        index = self._cache.get("walk index")
+        if index is None:
+            from kerasfix.walk import walk
+
+            index = {}
+            parents: dict = {}
+
+            def enter(child: cst.CSTNode, parent: cst.CSTNode | None) -> None:
+                if parent is not None:
+                    parents[child] = parent
+                found = index.get(type(child))
+                if found is None:
+                    index[type(child)] = [child]
+                else:
+                    found.append(child)
+
+            walk(self.module, enter)
+            if self._parents is None:
+                self._parents = {}
+            self._parents.update(parents)  # in place: the traversal may be filling it still
+            self._walked = True
+            self._cache["walk index"] = index
+        return index
 
     def _all_parents(self):
         wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
@@ -128,8 +173,36 @@ class FileContext:
         return page_free(self.module.default_indent)
 
     def span(self, node: cst.CSTNode) -> tuple[int, int]:
-        """Character offsets [start, end) of a node in the file's text."""
+        """Character offsets [start, end) of a node in the file's text: those of the top-level
+        statement holding it are worked out on first use (kerasfix/positions.py, `StatementSpans`),
+        so positions are computed only where something is reported or fixed."""
+        spans = self._spans
+        if spans is not None:
+            found = spans.get(node)
+            if found is not None or self._all_spans:
+                return found if found is not None else spans[node]
+        statement = self._top_statement(node)
+        if statement is not None:
+            if self._statement_spans is None:
+                self._statement_spans = StatementSpans(self.module, self.text)
+            computed = self._statement_spans.of(statement)
+            if computed is not None and node in computed:
+                if self._spans is None:
+                    self._spans = {}
+                self._spans.update(computed)
+                return computed[node]
         return self.spans()[node]
+
+    def _top_statement(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        """The statement of the module's body that holds `node` (None for the module, trivia, or a
+        node not in the file), from the parents the walk records."""
+        if not is_walked(node):
+            return None  # trivia: its parent would cost a full resolution by LibCST
+        module = self.module
+        current, parent = node, self.parent(node)
+        while parent is not None and parent is not module:
+            current, parent = parent, self.parent(parent)
+        return current if parent is module else None
 
 
 class ParseFailure(Exception):

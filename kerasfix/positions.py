@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import bisect
 import re
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -49,6 +48,88 @@ def code_spans(module: cst.Module, text: str | None = None) -> dict:
         # line is dropped): offsets into its code are moved to the text line by line.
         return _moved_to(text, "".join(state.tokens), state.spans)
     return state.spans
+
+
+class StatementSpans:
+    """The spans of `code_spans`, worked out one top-level statement at a time, for the statements
+    asked about only: a file's findings and fixes need the positions of a few nodes, and generating
+    the code of every statement to count characters costs more than parsing the file.
+
+    Where each top-level statement's code starts in the text comes from Python's own parser (its
+    first line, less the statement's leading blank and comment lines). A statement whose generated
+    code is not the text at that place, and a text that LibCST does not give back as it is (form
+    feeds, a final CR), or that Python's parser reads otherwise, get None: the caller then takes
+    `code_spans` of the whole module, as before."""
+
+    def __init__(self, module: cst.Module, text: str) -> None:
+        self.module = module
+        self.text = text
+        self._starts: list[int] | None = None
+        self._ready = False
+        self._index: dict = {}  # top-level statement -> its index in the module's body
+
+    def _locate(self) -> None:
+        """Each top-level statement's first line in the text, from `ast` (None when unknown)."""
+        self._ready = True
+        text, body = self.text, self.module.body
+        if CodegenState is None or "\x0c" in text or text.endswith("\r") or not body:
+            return
+        import ast
+        import warnings
+
+        try:
+            with warnings.catch_warnings():  # what Python would warn about is not ours to say here
+                warnings.simplefilter("ignore")
+                tree = ast.parse(text)
+        except Exception:  # noqa: BLE001 - Python cannot read it as LibCST did: count the whole module
+            return
+        firsts: list[int] = []
+        statements = tree.body
+        position = 0
+        for statement in body:
+            count = len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
+            if position + count > len(statements) or count == 0:
+                return
+            first = statements[position]
+            decorators = getattr(first, "decorator_list", None)
+            firsts.append(decorators[0].lineno if decorators else first.lineno)
+            position += count
+        if position != len(statements):
+            return
+        starts = line_starts(text)
+        located: list[int] = []
+        for statement, line in zip(body, firsts):
+            line -= len(statement.leading_lines)
+            if not 1 <= line <= len(starts):
+                return
+            located.append(starts[line - 1])
+        self._starts = located
+        self._index = {statement: index for index, statement in enumerate(body)}
+
+    def of(self, statement: cst.CSTNode) -> dict | None:
+        """The spans of every node in a top-level statement (in the text), or None when they cannot
+        be told apart from the whole module's."""
+        if not self._ready:
+            self._locate()
+        if self._starts is None:
+            return None
+        index = self._index.get(statement)
+        if index is None:
+            return None
+        module = self.module
+        state = _SpanState(default_indent=module.default_indent, default_newline=module.default_newline)
+        statement._codegen(state)
+        code = "".join(state.tokens)
+        start, text = self._starts[index], self.text
+        if not text.startswith(code, start):
+            # the last statement of a file without a final newline: the module drops its newline
+            rest = text[start:]
+            last = index == len(module.body) - 1 and not module.footer and not module.has_trailing_newline
+            if not (last and code.startswith(rest) and code[len(rest):] in ("\n", "\r\n")):
+                return None
+        if start == 0:
+            return state.spans
+        return {node: (low + start, high + start) for node, (low, high) in state.spans.items()}
 
 
 def _moved_to(text: str, code: str, spans: dict) -> dict:
@@ -177,18 +258,30 @@ class _SpanState(CodegenState or object):  # type: ignore[misc]
         if node not in self.spans:  # a syntactic position recorded inside it comes first
             self.spans[node] = (start, self.offset)
 
-    @contextmanager
     def record_syntactic_position(self, node, *, start_node=None, end_node=None):
-        start = self.offset
-        try:
-            yield
-        finally:
-            end = self.offset
-            spans = self.spans
-            self.spans[node] = (
-                spans[start_node][0] if start_node is not None else start,
-                spans[end_node][1] if end_node is not None else end,
-            )
+        return _Syntactic(self, node, start_node, end_node)
+
+
+class _Syntactic:
+    """`_SpanState.record_syntactic_position`: a node's span from where its code starts to where it
+    ends (or from its `start_node` to its `end_node`). A class rather than a generator: LibCST enters
+    one for most nodes it generates, and a generator-based context manager costs several times more."""
+
+    __slots__ = ("state", "node", "start_node", "end_node", "start")
+
+    def __init__(self, state: _SpanState, node, start_node, end_node) -> None:
+        self.state, self.node, self.start_node, self.end_node = state, node, start_node, end_node
+
+    def __enter__(self) -> None:
+        self.start = self.state.offset
+
+    def __exit__(self, *_exc) -> None:
+        state = self.state
+        spans = state.spans
+        spans[self.node] = (
+            spans[self.start_node][0] if self.start_node is not None else self.start,
+            spans[self.end_node][1] if self.end_node is not None else state.offset,
+        )
 
 
 def changed_span(old: str, new: str) -> tuple[int, int, str]:

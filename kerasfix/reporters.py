@@ -11,6 +11,11 @@ from urllib.parse import quote
 from kerasfix import __version__
 from kerasfix.findings import Edit, FileError, Finding, Location
 
+# kerasfix is not on a package index: its documentation is the repository's README, whose "Rules"
+# section holds the rule table (each rule's full text is `kerasfix explain CODE`).
+REPOSITORY_URL = "https://github.com/kerasfix/kerasfix"
+RULES_URL = f"{REPOSITORY_URL}#rules"
+
 
 def _location(location: Location) -> dict:
     data = {"row": location.row, "column": location.column}
@@ -149,7 +154,7 @@ def write_sarif(out: IO[str], findings: list[Finding], errors: list[FileError], 
                 "shortDescription": {"text": spec.summary},
                 "fullDescription": {"text": spec.what},
                 "help": {"text": spec.why, "markdown": spec.explanation()},
-                "helpUri": f"https://pypi.org/project/kerasfix/#{code.lower()}",
+                "helpUri": RULES_URL,
                 "defaultConfiguration": {"level": "error"},
                 "properties": {"fixSafety": spec.fix_safety},
             }
@@ -207,7 +212,7 @@ def write_sarif(out: IO[str], findings: list[Finding], errors: list[FileError], 
                     "driver": {
                         "name": "kerasfix",
                         "version": __version__,
-                        "informationUri": "https://pypi.org/project/kerasfix/",
+                        "informationUri": REPOSITORY_URL,
                         "rules": rules,
                     }
                 },

@@ -24,13 +24,14 @@ from kerasfix.buffers import Options, check_text, file_settings
 from kerasfix.findings import FileError, Finding, Location
 from kerasfix.notebook import NotebookText
 from kerasfix.positions import changed_span
+from kerasfix.reporters import RULES_URL
 from kerasfix.settings import Settings
 from kerasfix.source import Source, line_starts
 
 FIX_ALL_KIND = "source.fixAll.kerasfix"
 FIX_ALL_COMMAND = "kerasfix.applyFixAll"
-DOCS_URL = "https://github.com/kerasfix/kerasfix#rules"  # the README's rule table
-DEBOUNCE_SECONDS = 0.03  # edits closer together than this are analysed once, after the last
+DOCS_URL = RULES_URL  # the README's rule table, as in SARIF output
+DEBOUNCE_SECONDS = 0.03  # edits closer together than this are reported once, after the last (`schedule`)
 PYTHON_SUFFIXES = (".py", ".pyi")
 
 log = logging.getLogger("kerasfix.server")
@@ -191,6 +192,8 @@ class KerasfixServer(LanguageServer):
         self.analyses: dict[str, Analysis] = {}
         self.pending: dict[str, asyncio.Task] = {}
         self.reported: set[str] = set()  # configuration errors already shown in a message
+        self.changed: dict[str, float] = {}  # when each document was last edited (the event loop's clock)
+        self.settled = False  # whether what stays loaded for the server's life has been set aside (`settle`)
         # one analysis at a time, off the event loop, so requests are read while a file is analysed
         self.analyser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kerasfix-analysis")
 
@@ -230,19 +233,34 @@ class KerasfixServer(LanguageServer):
     # analysing and publishing
 
     def schedule(self, key: str, delay: float = 0.0) -> None:
+        """Analyse a document and publish its diagnostics; after an edit (`delay`: the debounce), only
+        once `delay` has passed without a further edit. The first edit after a pause is analysed at
+        once, while the debounce runs (what is published, and when, stays the same: only the wait
+        is shorter); an edit within the debounce of the one before waits for it, so a burst of edits
+        costs at most one analysis besides the last one's."""
+        loop = asyncio.get_running_loop()
         previous = self.pending.pop(key, None)
         if previous is not None:
             previous.cancel()
-        self.pending[key] = asyncio.get_running_loop().create_task(self._publish_later(key, delay))
+        now = loop.time()
+        last = self.changed.get(key)
+        at_once = not delay or last is None or now - last >= delay
+        if delay:
+            self.changed[key] = now
+        self.pending[key] = loop.create_task(self._publish_later(key, delay, at_once))
 
-    async def _publish_later(self, key: str, delay: float) -> None:
+    async def _publish_later(self, key: str, delay: float, at_once: bool = True) -> None:
         try:
-            if delay:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + delay
+            if delay and not at_once:
                 await asyncio.sleep(delay)
             snapshot = self.snapshot(key)
             if snapshot is None:
                 return
             analysis = await self.analysis_of(snapshot)
+            if deadline > loop.time():
+                await asyncio.sleep(deadline - loop.time())  # a further edit within it cancels this task
             current = self.snapshot(key)
             if current is None or current.versions() != snapshot.versions():
                 return  # edited meanwhile: the analysis scheduled by that edit publishes
@@ -258,6 +276,9 @@ class KerasfixServer(LanguageServer):
             return stored
         analysis = await asyncio.get_running_loop().run_in_executor(self.analyser, analyse, snapshot, self.options)
         self.analyses[snapshot.key] = analysis
+        if not self.settled:
+            self.settled = True
+            asyncio.get_running_loop().run_in_executor(self.analyser, settle)
         return analysis
 
     async def current(self, uri: str) -> Analysis | None:
@@ -283,6 +304,7 @@ class KerasfixServer(LanguageServer):
         if task is not None:
             task.cancel()
         self.analyses.pop(key, None)
+        self.changed.pop(key, None)
         for uri in uris:
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
@@ -375,6 +397,16 @@ class KerasfixServer(LanguageServer):
             edit=edit,
             is_preferred=not unsafe,
         )
+
+
+def settle() -> None:
+    """After the first analysis, when the rules, the catalogue and the parser are loaded: set what is
+    alive now aside from the garbage collector (`gc.freeze`), so the collections that each analysis's
+    many short-lived nodes set off no longer go through the tables kept for the server's life."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 def fix_all(source: Source, settings: Settings) -> tuple[str | None, list[str]]:

@@ -64,6 +64,11 @@ _NODE_TYPES = _concrete((cst.CSTNode,)) - _TRIVIA_TYPES
 _fields_cache: dict[type, tuple[str, ...]] = {}
 
 
+def is_walked(node: cst.CSTNode) -> bool:
+    """Whether `walk` enters a node of this kind (every node but trivia)."""
+    return type(node) in _NODE_TYPES
+
+
 def _fields(node_type: type) -> tuple[str, ...]:
     names = _fields_cache.get(node_type)
     if names is None:
@@ -97,16 +102,37 @@ def walk(
 ) -> None:
     """Call `enter(node, parent)` for every non-trivia node in source order (and `leave(node)` after
     its children), without recursion, so deep expressions cannot exhaust the stack."""
-    stack: list[tuple[cst.CSTNode, cst.CSTNode | None, bool]] = [(root, None, False)]
+    # `children` written out: every analysis walks the file a few times, and this loop is most of it
+    nodes, cache = _NODE_TYPES, _fields_cache
+    stack: list = [(root, None)]
+    pop, push = stack.pop, stack.append
     while stack:
-        node, parent, leaving = stack.pop()
-        if leaving:
-            if leave is not None:
-                leave(node)
+        node, parent = pop()
+        if parent is _LEAVING:
+            leave(node)  # type: ignore[misc]
             continue
         enter(node, parent)
-        stack.append((node, parent, True))
-        stack.extend((child, node, False) for child in reversed(list(children(node))))
+        if leave is not None:
+            push((node, _LEAVING))
+        kind = type(node)
+        names = cache.get(kind)
+        if names is None:
+            names = _fields(kind)
+        found = []
+        for name in names:
+            value = getattr(node, name, None)
+            value_kind = type(value)
+            if value_kind is list or value_kind is tuple:
+                for item in value:
+                    if type(item) in nodes:
+                        found.append(item)
+            elif value_kind in nodes:
+                found.append(value)
+        for child in reversed(found):
+            push((child, node))
+
+
+_LEAVING = object()  # on the walk's stack in place of a parent: the node's children are done
 
 
 _ALL_NODE_TYPES = _concrete((cst.CSTNode,))

@@ -121,7 +121,7 @@ def arrange(original: cst.Call, args: list[cst.Arg]) -> list[cst.Arg]:
             arg = arg.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
         fixed.append(arg)
     missing = _comments(original.args)
-    for comment in _comments(fixed):
+    for comment in _comments(fixed) if missing else ():  # (no comment to lose: nothing to look for)
         if comment in missing:
             missing.remove(comment)
     if missing:

@@ -15,15 +15,9 @@ PARAMS = ("x", "alt", "training")
 _BARE_PARENTS = (cst.Assign, cst.Return, cst.Arg, cst.AnnAssign)
 
 
-def _defined_functions(module: cst.Module) -> set[str]:
-    found: set[str] = set()
-
-    class _Defs(cst.CSTVisitor):
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-            found.add(node.name.value)
-
-    module.visit(_Defs())
-    return found
+def _defined_functions(ctx) -> set[str]:
+    """The names of every function the file defines with `def`, at any depth (the engine's shared walk)."""
+    return {node.name.value for node in ctx.nodes_of(cst.FunctionDef)}
 
 
 def _value(node: cst.BaseExpression, functions: set[str]) -> cst.BaseExpression | None:
@@ -69,7 +63,7 @@ def train_phase_conditional(entry, rewrite) -> None:
             rewrite.add(entry.code, "none", entry.options["no_training"])
             return
         training = cst.Name("training")  # Keras 2 read the learning phase; Keras 3 passes it to `call`
-    functions = rewrite.ctx.cached("defined-functions", lambda: _defined_functions(rewrite.ctx.module))
+    functions = rewrite.ctx.cached("defined-functions", lambda: _defined_functions(rewrite.ctx))
     chosen, other = (given["x"], given["alt"]) if name == "in_train_phase" else (given["alt"], given["x"])
     body, orelse = _value(chosen, functions), _value(other, functions)
     if body is None or orelse is None:

@@ -814,18 +814,12 @@ class _ModelEvidence(cst.CSTVisitor):
 def _evidence(ctx) -> _ModelEvidence:
     found = ctx.__dict__.get("_model_evidence")
     if found is None:
-        from kerasfix.walk import walk
-
         found = _ModelEvidence(ctx)
-        # the read-only walk, not `Module.visit`, which rebuilds every node of the file on the way
-        handlers = {cst.Assign: found.visit_Assign, cst.FunctionDef: found.visit_FunctionDef, cst.ClassDef: found.visit_ClassDef}
-
-        def enter(node: cst.CSTNode, parent: cst.CSTNode | None) -> None:
-            handler = handlers.get(type(node))
-            if handler is not None:
+        # the engine's shared read-only walk, not `Module.visit`, which rebuilds every node of the file
+        # (each kind is gathered apart: the three fill different tables, in source order)
+        for node_type, handler in ((cst.Assign, found.visit_Assign), (cst.FunctionDef, found.visit_FunctionDef), (cst.ClassDef, found.visit_ClassDef)):
+            for node in ctx.nodes_of(node_type):
                 handler(node)
-
-        walk(ctx.module, enter)
         ctx.__dict__["_model_evidence"] = found
     return found
 

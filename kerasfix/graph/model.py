@@ -247,18 +247,16 @@ class Interpreter:
     def _forget_assigned(self, statement, env: dict) -> None:
         """Names assigned in a block we cannot follow become unknown."""
 
-        class Targets(cst.CSTVisitor):
-            def __init__(self) -> None:
-                super().__init__()
-                self.names: set[str] = set()
+        from kerasfix.walk import walk
 
-            def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-                for name in _target_names(node.target):
-                    self.names.add(name)
+        names: set[str] = set()
 
-        targets = Targets()
-        statement.visit(targets)
-        for name in targets.names:
+        def enter(node: cst.CSTNode, _parent) -> None:  # a read-only walk: `visit` rebuilds the statement
+            if type(node) is cst.AssignTarget:
+                names.update(_target_names(node.target))
+
+        walk(statement, enter)
+        for name in names:
             env[name] = UNKNOWN_VALUE
 
     def exec_for(self, statement: cst.For, env: dict) -> None:
@@ -918,18 +916,19 @@ def _target_names(target) -> list[str]:
 
 
 def _mentions(statement, model: ModelGraph, env: dict) -> bool:
+    from kerasfix.walk import walk
+
     names = {name for name, value in env.items() if value is model}
+    found = False
 
-    class Finder(cst.CSTVisitor):
-        found = False
+    def enter(node: cst.CSTNode, _parent) -> None:  # a read-only walk: `visit` rebuilds the statement
+        nonlocal found
+        if type(node) is cst.Name and node.value in names:
+            found = True
 
-        def visit_Name(self, node: cst.Name) -> None:
-            if node.value in names:
-                self.found = True
-
-    finder = Finder()
-    statement.visit(finder)
-    return finder.found
+    if names:
+        walk(statement, enter)
+    return found
 
 
 def _graph_layers(inputs: list[Tensor], outputs: list[Tensor], model: ModelGraph) -> list[LayerNode]:
