@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import math
 import os
 import sys
 import tarfile
@@ -314,3 +315,38 @@ def test_the_fallback_never_hides_a_failure_of_the_migrated_program() -> None:
     assert not report.ok and "skip" not in model
     assert model["error"]["type"] == "NameError" and model["error"]["side"] == "migrated" and model["error"]["line"] == 10
     assert "nb_hiden" in model["error"]["message"]
+
+
+# ---------------------------------------------------------------------------------------------
+# what stopped the real-code corpus (benchmarks/corpus.py --verify)
+
+
+def test_a_layer_called_inside_a_lambda_does_not_make_a_statement_build() -> None:
+    text = (REAL / "dataset_map_lambda.py").read_text()
+    sliced = extract(text)
+    assert sliced.sites == {"model": 11}
+    kept = "\n".join(unit.code for unit in sliced.units)
+    assert "image_dataset_from_directory" not in kept  # the data pipeline, its Rescaling inside `.map(lambda ...)`
+    assert "tempfile.mkdtemp" not in kept
+
+
+@pytest.mark.slow
+@pytest.mark.tensorflow
+def test_corpus_patterns_verify() -> None:
+    names = ["dataset_map_lambda.py", "custom_focal_loss.py", "sampling_encoder.py", "keras1_backend_defaults.py"]
+    code, report = _run(*(str(REAL / name) for name in names))
+    models = _by_file(report)
+    assert {key: m["status"] for key, m in models.items()} == {
+        ("dataset_map_lambda.py", "model"): "verified",
+        # a loss of the program's own on a sigmoid output: targets in [0, 1], so the loss stays finite
+        ("custom_focal_loss.py", "model"): "verified",
+        ("sampling_encoder.py", "encoder"): "verified",
+        # Keras 1 backend defaults under the compatibility layer: K.expand_dims(x), K.random_normal(std=)
+        ("keras1_backend_defaults.py", "model"): "verified",
+    }, {key: (m.get("error"), m.get("differences")) for key, m in models.items()}
+    assert code == 0
+    focal = models[("custom_focal_loss.py", "model")]
+    assert focal["trained"] and all(math.isfinite(value) for value in focal["loss"])
+    sampled = models[("sampling_encoder.py", "encoder")]
+    assert any(note.startswith("output 2 of 3 random at inference") for note in sampled["notes"])
+    assert sampled["max_output_diff"] is not None and sampled["max_output_diff"] <= 1e-5

@@ -639,6 +639,12 @@ def _backend() -> dict[str, Any]:
     def l2_normalize(x, axis=None):
         return ops.normalize(x, axis=-1 if axis is None else axis)
 
+    def expand_dims(x, axis=-1):  # Keras 1/2 default: a new last axis
+        return ops.expand_dims(x, axis)
+
+    def random_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None, std=None):  # Keras 1 spelled stddev `std`
+        return keras.random.normal(shape, mean=mean, stddev=stddev if std is None else std, dtype=dtype, seed=seed)
+
     def batch_dot(x, y, axes=None):
         axes = axes if axes is not None else [len(x.shape) - 1, len(y.shape) - 2]
         return _LAYERS.Dot(axes=axes)([x, y]) if keras.backend.is_keras_tensor(x) else ops.einsum("bi,bi->b", x, y)
@@ -646,7 +652,7 @@ def _backend() -> dict[str, Any]:
     return {
         "image_dim_ordering": image_dim_ordering, "set_image_dim_ordering": set_image_dim_ordering,
         "int_shape": int_shape, "concatenate": concatenate, "permute_dimensions": permute_dimensions,
-        "l2_normalize": l2_normalize, "batch_dot": batch_dot, "dot": ops.matmul, "learning_phase": lambda: 0,
+        "l2_normalize": l2_normalize, "batch_dot": batch_dot, "expand_dims": expand_dims, "random_normal": random_normal, "dot": ops.matmul, "learning_phase": lambda: 0,
         "set_learning_phase": lambda value: None, "variable": keras.Variable, "constant": ops.convert_to_tensor,
         "get_value": ops.convert_to_numpy, "ndim": ops.ndim, "shape": ops.shape,
         "image_data_format": keras.config.image_data_format, "set_image_data_format": keras.config.set_image_data_format,

@@ -277,11 +277,19 @@ class _Analyser:
                 if analyser.contexts.get(subscript) in (ExpressionContext.STORE, ExpressionContext.DEL):
                     info.stores_into = True
 
+            lambdas = 0  # calls inside a `lambda` run later, if ever: `.map(lambda x, y: (Rescaling(...)(x), y))`
+
+            def visit_Lambda(self, node: cst.Lambda) -> None:
+                self.lambdas += 1
+
+            def leave_Lambda(self, original_node: cst.Lambda) -> None:
+                self.lambdas -= 1
+
             def visit_Call(self, call: cst.Call) -> None:
                 kind = analyser.call_kind(call)
-                if kind in ("build", "model"):
+                if kind in ("build", "model") and not self.lambdas:
                     info.builds = True
-                if kind == "model":
+                if kind == "model" and not self.lambdas:
                     info.models = True
                 if isinstance(call.func, cst.Name):
                     info.calls.add(call.func.value)

@@ -20,6 +20,8 @@ from kerasfix.verify.sandbox import ProgramExit
 BATCH = 4
 TRAIN_BATCH = 8
 SEQUENCE_LENGTH = 8  # for input dimensions a model leaves open
+COMPARE_SEED = 1  # the seed both sides' inference passes start from
+RANDOM_CHECK_SEED = 7919  # the seed of a second inference pass that tells outputs random at inference
 
 
 @dataclass
@@ -303,7 +305,20 @@ def _walk_embeddings(model, targets: dict[int, int], found: dict[int, int]) -> N
                     _walk_embeddings(layer, inner, found)
 
 
+def fixed_batch(model) -> int | None:
+    """The batch size the model's inputs declare (`Input(batch_shape=(100, 784))`, a stateful RNN's
+    `batch_input_shape`): the program's ops may rely on it (a sampling Lambda drawing noise of that shape)."""
+    sizes = set()
+    for tensor in getattr(model, "inputs", None) or []:
+        shape = tuple(getattr(tensor, "shape", ()) or ())
+        if not shape or shape[0] is None:
+            return None
+        sizes.add(int(shape[0]))
+    return sizes.pop() if len(sizes) == 1 else None
+
+
 def make_inputs(model, batch: int, rng: np.random.Generator) -> list[np.ndarray]:
+    batch = fixed_batch(model) or batch
     vocabularies = _embedding_inputs(model)
     if not vocabularies and any(isinstance(l, keras.layers.Embedding) for l in leaves(model)):
         smallest = min(l.input_dim for l in leaves(model) if isinstance(l, keras.layers.Embedding))
@@ -338,14 +353,55 @@ def _forward(model, arrays: list[np.ndarray]):
     return tf.function(lambda inputs: model(inputs, training=False))(_feed(arrays))
 
 
-def output_difference(original, migrated, arrays: list[np.ndarray]) -> tuple[float | None, str | None]:
-    a = _numpy_outputs(_forward(original, arrays))
-    b = _numpy_outputs(_forward(migrated, arrays))
+def _max_diff(x: np.ndarray, y: np.ndarray) -> float:
+    return float(np.max(np.abs(x.astype(np.float64) - y.astype(np.float64)))) if x.size else 0.0
+
+
+def without_random_outputs(expected: list[np.ndarray], actual: list[np.ndarray], again: Callable[[], list[np.ndarray]],
+                           notes: list[str], difference: Callable) -> tuple[float | None, str | None]:
+    """`difference(expected, actual)`, leaving out the outputs that are random at inference: those the original
+    (`again()` runs it a second time on the same input) gives other values for. A sampling layer draws new noise on
+    every call, so no two programs can be expected to agree there; the other outputs are still compared."""
+    diff, problem = difference(expected, actual)
+    if problem is not None and diff is None or (diff is not None and diff <= results.TOLERANCE):
+        return diff, problem
+    second = again()
+    if len(second) != len(expected):
+        return diff, problem
+    random = [i for i, (x, y) in enumerate(zip(expected, second))
+              if np.shape(x) == np.shape(y) and not np.array_equal(np.asarray(x), np.asarray(y), equal_nan=True)]
+    if not random:
+        return diff, problem
+    kept = [i for i in range(len(expected)) if i not in random]
+    if not kept:
+        return None, ("every output is random at inference (the original gives other values on the same input), "
+                      "so no output can be compared")
+    numbers = ", ".join(str(i) for i in random)
+    notes.append(f"output{'s' if len(random) > 1 else ''} {numbers} of {len(expected)} random at inference (the original "
+                 "gives other values on the same input): compared the other outputs")
+    return difference([expected[i] for i in kept], [actual[i] for i in kept])
+
+
+def _max_difference(a: list[np.ndarray], b: list[np.ndarray]) -> tuple[float | None, str | None]:
     if len(a) != len(b) or any(x.shape != y.shape for x, y in zip(a, b)):
         return None, f"the outputs differ in shape: {[x.shape for x in a]} vs {[y.shape for y in b]}"
-    if not a:
-        return 0.0, None
-    return float(max(np.max(np.abs(x.astype(np.float64) - y.astype(np.float64))) if x.size else 0.0 for x, y in zip(a, b))), None
+    return max((_max_diff(x, y) for x, y in zip(a, b)), default=0.0), None
+
+
+def output_difference(original, migrated, arrays: list[np.ndarray],
+                      notes: list[str] | None = None) -> tuple[float | None, str | None]:
+    # Both programs run on Keras 3 here (the compatibility layer builds the original): under the same seed, a
+    # sampling layer draws the same noise on both sides, so even a random output compares.
+    keras.utils.set_random_seed(COMPARE_SEED)
+    a = _numpy_outputs(_forward(original, arrays))
+    keras.utils.set_random_seed(COMPARE_SEED)
+    b = _numpy_outputs(_forward(migrated, arrays))
+
+    def again() -> list[np.ndarray]:
+        keras.utils.set_random_seed(RANDOM_CHECK_SEED)  # a new graph draws the same noise again under the same seed
+        return _numpy_outputs(_forward(original, arrays))
+
+    return without_random_outputs(a, b, again, notes if notes is not None else [], _max_difference)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -390,10 +446,27 @@ def default_loss(model) -> str:
     return "mean_squared_error"
 
 
+def _output_activation(model, tensor) -> str:
+    """The activation of the layer that produces `tensor` ("" when unknown)."""
+    history = getattr(tensor, "_keras_history", None)
+    layer = getattr(history, "operation", None) or (history[0] if isinstance(history, tuple) and history else None)
+    if layer is None and len(model.outputs) == 1 and leaves(model):
+        layer = leaves(model)[-1]
+    return getattr(getattr(layer, "activation", None), "__name__", "") if layer is not None else ""
+
+
 def make_targets(model, batch: int, rng: np.random.Generator) -> list[np.ndarray]:
+    batch = fixed_batch(model) or batch
     targets = []
+    known = ("sparse", "categorical", "kld", "poisson", "binary", "hinge", "meansquared", "meanabsolute", "mse", "mae",
+             "huber", "logcosh", "cosine")
     for tensor, loss in zip(model.outputs, _losses_per_output(model)):
         name = _loss_name(loss)
+        if loss is not None and not any(word in name for word in known) and name[:2] != "kl":
+            # A loss of the program's own (a dice or focal loss): targets in the range the output layer gives,
+            # as the program's data would be (a log of 1 - y is finite only for y in [0, 1]).
+            activation = _output_activation(model, tensor)
+            name = {"sigmoid": "binary", "softmax": "categorical"}.get(activation, name)
         shape = [batch] + [SEQUENCE_LENGTH if d is None else int(d) for d in tensor.shape[1:]]
         classes = shape[-1] if len(shape) > 1 else 1
         if "sparse" in name:
@@ -527,7 +600,7 @@ def verify_model(name: str, original, migrated, job: dict, rng_seed: int, fit: t
         problem = copy_weights(original, migrated)
         if problem is None:
             arrays = make_inputs(migrated, BATCH, np.random.default_rng(rng_seed))
-            diff, problem = output_difference(original, migrated, arrays)
+            diff, problem = output_difference(original, migrated, arrays, record["notes"])
             record["max_output_diff"] = diff
         if problem:
             record["differences"].append(problem)
