@@ -185,3 +185,71 @@ def test_an_unknown_backend_or_a_missing_oracle_is_a_usage_error() -> None:
     assert result.returncode == 2 and "mxnet" in result.stderr and "jax, torch" in result.stderr
     result = _cli_without("tf_keras", "verify", str(VERIFY / "merge_sequentials.py"), "--oracle", "tf-keras")
     assert result.returncode == 2 and "tf-keras" in result.stderr and "--no-deps 'tf-keras==" in result.stderr
+
+
+def _sweep_module():
+    """benchmarks/verify_backends.py: the fixture list and the documented exceptions live there, once."""
+    spec = importlib.util.spec_from_file_location("verify_backends_sweep", ROOT / "benchmarks" / "verify_backends.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# The fixture groups the test sweeps, to stay near two minutes on two cores; fixtures/functional (three
+# minutes) and fixtures/catalogue (seven) are swept by benchmarks/verify_backends.py with the same exceptions.
+SWEPT_GROUPS = ("scripts", "portable", "verify")
+
+
+@pytest.mark.slow
+@pytest.mark.tensorflow
+def test_every_fixture_model_outside_the_exceptions_verifies_on_three_backends(verifier) -> None:
+    from kerasfix.verify.results import VERIFIED, model_status
+
+    sweep = _sweep_module()
+    failures, checked = [], 0
+    for group in SWEPT_GROUPS:
+        for path in sweep.fixture_files(group):
+            report = verifier.verify(path, name=str(path.relative_to(ROOT)))
+            for record in report.models:
+                if sweep.exception_for(path.name, record["name"]):
+                    continue
+                checked += 1
+                backends = record.get("backends") or {}
+                broken = {b: (backends.get(b) or {}).get("error") or (backends.get(b) or {}).get("differences")
+                          for b in ("tensorflow", "jax", "torch")
+                          if not ((backends.get(b) or {}).get("built") and (backends.get(b) or {}).get("trained"))
+                          or (backends.get(b) or {}).get("error")}
+                diffs = [(backends.get(b) or {}).get("max_output_diff") for b in ("jax", "torch")]
+                if broken or model_status(record) != VERIFIED or any(d is None or d > TOLERANCE for d in diffs):
+                    failures.append((path.name, record["name"], broken, diffs, record.get("differences")))
+    assert checked > 0
+    assert not failures, failures
+
+
+# Keras 3 code (it imports keras.ops): tf-keras cannot build it, so the compatibility layer (Keras 3 itself) does.
+KERAS3_PROGRAM = textwrap.dedent(
+    """\
+    import keras
+    from keras import layers, ops
+
+    inputs = keras.Input(shape=(6,))
+    hidden = layers.Lambda(lambda t: ops.relu(t) * 2.0)(layers.Dense(4)(inputs))
+    model = keras.Model(inputs, layers.Dense(1)(hidden))
+    """
+)
+
+
+@pytest.mark.slow
+@pytest.mark.tensorflow
+def test_a_program_tf_keras_cannot_import_falls_back_to_the_compatibility_layer(tmp_path: Path) -> None:
+    pytest.importorskip("tensorflow")
+    if importlib.util.find_spec("tf_keras") is None:
+        pytest.skip("tf-keras is not installed (CI installs it)")
+    program = _write(tmp_path, "keras3_model.py", KERAS3_PROGRAM)
+    result = run_kerasfix("verify", "--output-format", "json", str(program), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    [record] = report["models"]
+    assert record["status"] == "verified" and record["oracle"] == "compat", record
+    [note] = [entry["note"] for entry in report["notes"] if "tf-keras" in entry["note"]]
+    assert "cannot import name 'ops'" in note

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import re
 from pathlib import Path
 from typing import Callable
 
@@ -95,6 +96,20 @@ def choose_oracle(requested: str, text: str) -> tuple[str, str | None]:
     return "tf-keras", None
 
 
+_LACKING = re.compile(r"cannot import name '([\w.]+)' from '(?:tf_keras|keras)[\w.]*'|module '(?:tf_keras|keras)[\w.]*' has no attribute '(\w+)'")
+
+
+def _lacking_in_tf_keras(compared: dict) -> str | None:
+    """`cannot import name 'ops' from 'tf_keras'`, when every model of the original stopped at such an import."""
+    messages = [(m.get("error") or {}).get("message", "") for m in compared.get("models", [])]
+    messages += [(e or {}).get("message", "") if isinstance(e, dict) else str(e) for e in compared.get("errors", [])]
+    found = [match for match in map(_LACKING.search, messages) if match]
+    built = [m for m in compared.get("models", []) if not m.get("error")]
+    if not found or built:
+        return None
+    return found[0].group(0)
+
+
 def _entry(record: dict) -> dict:
     """A build's part of a model's record, as `backends` shows it."""
     return {key: record.get(key) for key in ("built", "max_output_diff", "trained", "loss", "error")} | {
@@ -179,23 +194,22 @@ class Builds:
         timeout = self.options.timeout
         oracle, note = choose_oracle(self.options.oracle, original_text)
         references: dict[str, dict] = {}
+        if oracle == "tf-keras":
+            result, references, missing = self._with_tf_keras(main, job, timeout, on_progress)
+            if missing is not None and self.options.oracle == "auto":
+                # tf-keras lacks what the program imports (Keras 3's `ops`, standalone Keras 2's `CuDNNGRU`):
+                # the real Keras 2 cannot be its oracle, the compatibility layer can
+                oracle = "compat"
+                note = (f"the original ran on the compatibility layer: tf-keras, the real Keras 2, cannot build it "
+                        f"({missing})")
+            else:
+                version = self.info.get("tf-keras", {}).get("tf_keras", "?")
+                note = f"the original was built with tf-keras {version} (the real Keras 2), the migrated program with Keras 3"
         if oracle == "compat":
             result = main.run(job, timeout, on_progress)
             if self.extra:
                 reference = main.run(dict(job, op="build", train=False, references=None), timeout, on_progress)
                 references = {m["name"]: m["reference"] for m in reference["models"] if m.get("reference")}
-        else:
-            built = main.run(dict(job, op="build", train=True, references=None), timeout, on_progress)
-            references = {m["name"]: m["reference"] for m in built["models"] if m.get("reference")}
-            self._start("tf-keras")
-            compared = self.worker("tf-keras").run(dict(job, op="oracle", references=references), timeout, on_progress)
-            by_name = {m["name"]: m for m in built["models"]}
-            others = {m["name"]: m for m in compared["models"]}
-            result = {"models": [_merge(by_name.get(name), others.get(name), name) for name in dict.fromkeys([*by_name, *others])],
-                      "errors": built["errors"] + compared["errors"],
-                      "notes": list(dict.fromkeys([*compared.get("notes", []), *built.get("notes", [])]))}
-            version = self.info.get("tf-keras", {}).get("tf_keras", "?")
-            note = f"the original was built with tf-keras {version} (the real Keras 2), the migrated program with Keras 3"
         for record in result["models"]:
             record["oracle"] = oracle
             record.setdefault("backends", {REFERENCE: _entry(record) | {"max_output_diff": None}})
@@ -204,6 +218,20 @@ class Builds:
         if note:
             result["notes"] = [*result.get("notes", []), note]
         return result
+
+    def _with_tf_keras(self, main: Worker, job: dict, timeout, on_progress) -> tuple[dict, dict, str | None]:
+        """The migrated build on TensorFlow compared with the original built by tf-keras; and, when the original
+        stopped at an import tf-keras cannot satisfy, what it lacks (else None)."""
+        built = main.run(dict(job, op="build", train=True, references=None), timeout, on_progress)
+        references = {m["name"]: m["reference"] for m in built["models"] if m.get("reference")}
+        self._start("tf-keras")
+        compared = self.worker("tf-keras").run(dict(job, op="oracle", references=references), timeout, on_progress)
+        by_name = {m["name"]: m for m in built["models"]}
+        others = {m["name"]: m for m in compared["models"]}
+        result = {"models": [_merge(by_name.get(name), others.get(name), name) for name in dict.fromkeys([*by_name, *others])],
+                  "errors": built["errors"] + compared["errors"],
+                  "notes": list(dict.fromkeys([*compared.get("notes", []), *built.get("notes", [])]))}
+        return result, references, _lacking_in_tf_keras(compared)
 
     def _cross(self, key: str, job: dict, references: dict[str, dict], records: list[dict]) -> None:
         """Build the migrated program on another backend with the reference's weights; compare, train."""
