@@ -119,6 +119,7 @@ def checker_types() -> tuple[type[Checker], ...]:
     from kerasfix.checks.functional import LegacyFunctionalChecker
     from kerasfix.checks.graph import GraphChecker
     from kerasfix.checks.image_datasets import ImageDatasetChecker
+    from kerasfix.checks.initializer_functions import InitializerFunctionChecker
     from kerasfix.checks.modules import LegacyModuleChecker
     from kerasfix.checks.noqa import UnusedNoqaChecker
     from kerasfix.checks.portable import PortableChecker
@@ -130,7 +131,7 @@ def checker_types() -> tuple[type[Checker], ...]:
     ruledata.check_catalogue(TRANSFORMS)
     return (
         LegacyFunctionalChecker, CatalogueChecker, GraphChecker, LegacyModuleChecker, ValidityChecker, CustomLayerChecker,
-        PortableChecker, ImageDatasetChecker, UnusedNoqaChecker,
+        PortableChecker, ImageDatasetChecker, InitializerFunctionChecker, UnusedNoqaChecker,
     )
 
 

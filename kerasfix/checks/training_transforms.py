@@ -818,3 +818,32 @@ def retarget_when_converted(entry, rewrite) -> None:
 
 
 
+
+
+@transform("model-reset-states")
+def model_reset_states(entry, rewrite) -> None:
+    """`model.reset_states()` -> a loop calling `reset_state()` on the model's layers that have it.
+
+    Only for a receiver the file shows to be a Keras model (a layer keeps `reset_states()` in Keras 3),
+    and only as a statement of its own, whose value Keras 2 never gave (None)."""
+    func = _method_call(rewrite)
+    if func is None or rewrite.node.args:
+        return
+    bound = _bindings(rewrite.ctx).get(code(rewrite, func.value), [])
+    # `self.model` is the model a Keras callback is attached to (`on_epoch_end`)
+    if code(rewrite, func.value) != "self.model" and not any(_value_is_model(rewrite.ctx, value) for value, _ in bound):
+        return
+    statement = rewrite.ctx.parent(rewrite.node)
+    if not isinstance(statement, cst.Expr):
+        rewrite.add(entry.code, "none", entry.options["guidance"], None)
+        return
+    receiver = code(rewrite, func.value)
+    loop = cst.parse_expression(
+        f"[layer.reset_state() for layer in {receiver}.layers if hasattr(layer, 'reset_state')]"
+    )
+    rewrite.add(
+        entry.code,
+        entry.fix,
+        f"call `reset_state()` on each layer of `{receiver}` that has it",
+        lambda plan: setattr(plan, "replace_call", lambda call: loop),
+    )

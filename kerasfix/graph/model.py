@@ -344,7 +344,11 @@ class Interpreter:
                 return not value
             return UNKNOWN_VALUE
         if isinstance(node, cst.BinaryOperation):
-            return _arithmetic(type(node.operator).__name__, self.eval(node.left, env), self.eval(node.right, env))
+            left, right = self.eval(node.left, env), self.eval(node.right, env)
+            if isinstance(left, Tensor) or isinstance(right, Tensor):
+                # Keras 3 overloads arithmetic on Keras tensors (`x * 4.0`): still a Keras tensor
+                return _op_result([left, right])
+            return _arithmetic(type(node.operator).__name__, left, right)
         if isinstance(node, cst.Subscript):
             return self.eval_subscript(node, env)
         if isinstance(node, cst.Attribute):
