@@ -55,6 +55,11 @@ def _relative(name: str) -> str:
     return Path(name).as_posix().removeprefix("./")
 
 
+def _calls(groups: set[str]) -> list[str]:
+    """packages.toml `calls` of the packages in `groups`: how verify calls builders that need arguments."""
+    return [call for package in corpus_fetch.load_packages() if package.key in groups for call in package.calls]
+
+
 def verify(files: list[corpus_fetch.CorpusFile], timeout: float) -> dict:
     """`kerasfix verify` on a fresh copy of the original model-building files: each file verified (every model
     built, matched and trained), failed (a model or the file failed for a reason of kerasfix's or the migration's),
@@ -63,11 +68,14 @@ def verify(files: list[corpus_fetch.CorpusFile], timeout: float) -> dict:
     builder functions with required arguments: a limit of the harness, never counted as a skip). The percentages
     are of all the model-building files: verified (issue 12, target 85%) and verified or skipped (issue 13, 90%)."""
     chosen = [item for item in files if item.builds_models]
+    # a package file runs as part of its package: its siblings are copied too (verify migrates them alike)
+    groups = {item.group for item in chosen if item.group != "programs"}
     with tempfile.TemporaryDirectory(prefix="kerasfix-corpus-verify-") as scratch:
         root = Path(scratch)
-        corpus_fetch.copy_corpus(chosen, root)
+        corpus_fetch.copy_corpus([item for item in files if item.builds_models or item.group in groups], root)
         relatives = [item.relative for item in chosen]
-        result, seconds = run_kerasfix(["verify", "--output-format", "json", "--timeout", str(timeout), *relatives], root, timeout=max(3600, 200 * len(relatives)))
+        calls = [option for call in _calls(groups) for option in ("--call", call)]
+        result, seconds = run_kerasfix(["verify", "--output-format", "json", "--timeout", str(timeout), *calls, *relatives], root, timeout=max(3600, 200 * len(relatives)))
     try:
         report = json.loads(result.stdout)
     except ValueError:

@@ -76,6 +76,7 @@ class Package:
     files: tuple[str, ...]
     exclude: tuple[str, ...] = ()
     models: tuple[str, ...] = ()
+    calls: tuple[str, ...] = ()  # `kerasfix verify --call` expressions for builders that need arguments
     style: str = ""
 
     @property

@@ -111,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--oracle", choices=("auto", "compat", "tf-keras"), default="auto",
                         help="what builds the original: tf-keras (the real Keras 2) for Keras 2 code, the compatibility layer "
                              "for Keras 1 code (auto, the default); compat always; tf-keras: as auto, and an error if it is not installed")
+    verify.add_argument("--call", action="append", default=None, metavar="EXPRESSION",
+                        help="how to call a builder that needs arguments, e.g. 'ResNet50(weights=None, classes=10)' (repeatable; "
+                             "a call naming a function a file does not define is ignored for that file)")
     verify.add_argument("--strict", action="store_true", help="count a skipped model (missing package, data only you have) as a failure")
     verify.epilog = "Arguments after `--` are passed to every program (sys.argv[1:]): kerasfix verify train.py -- --epochs 1 data/"
 

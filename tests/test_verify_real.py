@@ -208,6 +208,41 @@ def test_the_os_sandbox_shows_the_programs_directory_read_only(tmp_path: Path) -
     assert binds == [["ro-bind", str(project), str(project)]]
 
 
+def test_a_call_the_user_gives_builds_a_builder_with_required_arguments() -> None:
+    text = (REAL / "tinypkg" / "nets" / "small.py").read_text()
+    sliced = extract(text, ["build_sized((5,), classes=4)", "not_defined_here(1)", "not a call"])
+    assert sliced.functions == ["build"]
+    assert sliced.calls == ["build_sized((5,), classes=4)"]  # calls to functions the file lacks are ignored
+    assert sliced.sites["build_sized((5,), classes=4)"] == 15
+    assert any(unit.code.startswith("def build_sized(") for unit in sliced.units)
+
+
+def test_a_builder_needing_only_placeholder_arguments_gets_a_placeholder_call() -> None:
+    text = (REAL / "tinypkg" / "nets" / "small.py").read_text()
+    assert extract(text).calls == ["build_sized(input_shape=(64, 64, 3))"]
+    assert extract(text, placeholders=False).calls == []
+    other = "from keras.layers import Dense, Input\nfrom keras.models import Model\n\n\n" \
+            "def build(units, input_shape):\n    x = Input(shape=input_shape)\n    return Model(x, Dense(units)(x))\n"
+    assert extract(other).calls == []  # `units` has no placeholder: no call is guessed
+
+
+def test_a_package_file_brings_its_whole_package_migrated() -> None:
+    from kerasfix.verify.command import _settings, package_root, package_tree
+
+    path = REAL / "tinypkg" / "nets" / "small.py"
+    assert package_root(path) == (REAL / "tinypkg").resolve()
+    assert package_root(REAL / "fit_shape.py") is None
+    config, settings, _ = _settings([path], True)
+    notes: list[str] = []
+    tree = package_tree(path, settings, config, notes)
+    assert tree["module"] == "tinypkg.nets.small" and tree["package"] == "tinypkg.nets" and tree["top"] == "tinypkg"
+    assert sorted(tree["original"]) == ["tinypkg/__init__.py", "tinypkg/blocks.py", "tinypkg/nets/__init__.py",
+                                        "tinypkg/nets/small.py"]
+    assert tree["original"]["tinypkg/blocks.py"] == (REAL / "tinypkg" / "blocks.py").read_text()
+    assert sorted(tree["migrated"]) == sorted(tree["original"])
+    assert any("tinypkg.nets.small" in note for note in notes)
+
+
 # ---------------------------------------------------------------------------------------------
 # with TensorFlow: the real `kerasfix verify`
 
@@ -350,3 +385,19 @@ def test_corpus_patterns_verify() -> None:
     sampled = models[("sampling_encoder.py", "encoder")]
     assert any(note.startswith("output 2 of 3 random at inference") for note in sampled["notes"])
     assert sampled["max_output_diff"] is not None and sampled["max_output_diff"] <= 1e-5
+
+
+@pytest.mark.slow
+@pytest.mark.tensorflow
+@pytest.mark.parametrize("oracle", ["compat", "auto"])  # auto: tf-keras where installed, its own runner
+def test_a_package_module_with_relative_imports_and_a_called_builder_verifies(oracle: str) -> None:
+    code, report = _run("--oracle", oracle, "--steps", "1", "--call", "build_sized((5,), classes=4, depth=2)",
+                        str(REAL / "tinypkg" / "nets" / "small.py"))
+    models = _by_file(report)
+    assert set(models) == {("small.py", "build()"), ("small.py", "build_sized((5,), classes=4, depth=2)")}
+    for model in models.values():
+        assert model["verified"], model
+    assert models[("small.py", "build_sized((5,), classes=4, depth=2)")]["params"]["migrated"] == (5 * 8 + 8) + (8 * 8 + 8) + (8 * 4 + 4)
+    assert any("run as module tinypkg.nets.small" in note for note in _notes(report, "small.py"))
+    assert code == 0
+    assert not list(REAL.rglob("kerasfix-package-*"))  # the package tree is written inside the job directory only

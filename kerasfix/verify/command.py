@@ -38,6 +38,7 @@ class Options:
     strict: bool = False  # a skip counts as a failure
     backends: tuple[str, ...] = ("tensorflow",)  # `--backend`: where the migrated program is built, TensorFlow first
     oracle: str = "auto"  # `--oracle`: what builds the original (auto: tf-keras for Keras 2 code when installed)
+    calls: tuple[str, ...] = ()  # `--call 'build(input_shape=(32, 32, 3))'`: how to call builders that need arguments
 
 
 @dataclass
@@ -49,6 +50,59 @@ class Prepared:
     migrated: Slice
     static: list[dict] | None
     notes: list[str]
+    package: dict | None = None  # the file's package tree, migrated alike: see `package_tree`
+
+
+PACKAGE_FILE_LIMIT = 400  # a package larger than this is not copied into the job (the file runs on its own)
+
+
+def package_root(path: Path) -> Path | None:
+    """The top directory of the package `path` belongs to (the highest of its parents with an `__init__.py`)."""
+    root = None
+    folder = path.resolve().parent
+    while (folder / "__init__.py").is_file():
+        root, folder = folder, folder.parent
+    return root
+
+
+def package_tree(path: Path, settings, config, notes: list[str]) -> dict | None:
+    """The file's whole package, each module migrated in memory like the file itself, for the worker to write into
+    the job directory and import from there: relative (`from . import x`) and absolute intra-package imports then
+    work. Nothing is written outside the job directory; None when the file is not inside a package."""
+    from kerasfix.runner import migrate_file
+    from kerasfix.source import SourceError, read_source
+
+    root = package_root(path)
+    if root is None:
+        return None
+    files = sorted(p for p in root.rglob("*.py") if all((parent / "__init__.py").is_file() for parent in p.parents if parent.is_relative_to(root) and parent != root.parent))
+    if len(files) > PACKAGE_FILE_LIMIT:
+        notes.append(f"the package {root.name} has more than {PACKAGE_FILE_LIMIT} modules: the file runs on its own")
+        return None
+    original: dict[str, str] = {}
+    migrated: dict[str, str] = {}
+    unmigrated: list[str] = []
+    for file in files:
+        relative = file.relative_to(root.parent).as_posix()
+        try:
+            original[relative] = read_source(file).text
+        except SourceError:
+            continue
+        result = migrate_file(file, relative, settings, config, write=False)
+        if result.error is not None or result.new_text is None:
+            if result.error is not None:
+                unmigrated.append(relative)
+            migrated[relative] = original[relative]
+        else:
+            migrated[relative] = result.new_text
+    module = path.resolve().relative_to(root.parent).with_suffix("").parts
+    if module[-1] == "__init__":
+        module = module[:-1]
+    notes.append(f"run as module {'.'.join(module)} of its package ({len(files)} module(s) migrated alike)")
+    if unmigrated:
+        notes.append(f"{len(unmigrated)} module(s) of the package could not be migrated and run unchanged: {', '.join(unmigrated[:5])}")
+    package = ".".join(module[:-1]) if path.name != "__init__.py" else ".".join(module)
+    return {"module": ".".join(module), "package": package, "top": root.name, "original": original, "migrated": migrated}
 
 
 def _settings(paths: list[Path], unsafe_fixes: bool):
@@ -59,7 +113,8 @@ def _settings(paths: list[Path], unsafe_fixes: bool):
     return prepare(args)
 
 
-def prepare_file(path: Path, name: str, settings, config, migrated_text: str | None = None) -> Prepared | FileReport:
+def prepare_file(path: Path, name: str, settings, config, migrated_text: str | None = None,
+                 calls: tuple[str, ...] = ()) -> Prepared | FileReport:
     """Migrate in memory (the file is never written) and slice both versions; a FileReport when that fails."""
     from kerasfix.runner import migrate_file
     from kerasfix.source import SourceError, read_source
@@ -78,10 +133,14 @@ def prepare_file(path: Path, name: str, settings, config, migrated_text: str | N
             remaining = sorted({f.code for f in result.findings})
             notes.append(f"migration left {len(result.findings)} finding(s) unfixed: {', '.join(remaining)}")
     try:
-        original = extract(source.text)
-        migrated = extract(migrated_text)
+        original = extract(source.text, calls)
+        migrated = extract(migrated_text, calls)
     except Exception as error:  # noqa: BLE001 - a file kerasfix cannot slice is reported, not fatal
         return FileReport(name, errors=[_file_error(f"cannot read the program's structure: {type(error).__name__}: {error}")])
+    guessed = [call for call in original.calls if call not in calls]
+    if guessed:
+        notes.append("called builder(s) with placeholder arguments (input_shape=(64, 64, 3), classes=10): "
+                     + ", ".join(guessed) + "; --call says how to call them instead")
     static = None
     try:
         from kerasfix.summary import summarise_source
@@ -89,19 +148,58 @@ def prepare_file(path: Path, name: str, settings, config, migrated_text: str | N
         static = summarise_source(migrated_text)
     except Exception as error:  # noqa: BLE001 - the static summary is a cross-check, not a requirement
         notes.append(f"static summary unavailable: {type(error).__name__}: {error}")
-    return Prepared(name, source.text, migrated_text, original, migrated, static, notes)
+    package = None
+    try:
+        package = package_tree(path, settings, config, notes)
+    except Exception as error:  # noqa: BLE001 - the file still runs on its own
+        notes.append(f"its package could not be prepared ({type(error).__name__}: {error}): the file runs on its own")
+    return Prepared(name, source.text, migrated_text, original, migrated, static, notes, package)
 
 
 def _file_error(message: str, line: int | None = None, kind: str = "Error") -> dict:
     return {"type": kind, "message": message, "line": line, "source": None, "side": "kerasfix"}
 
 
-def _job(prepared: Prepared, path: Path, options: Options) -> dict:
-    def side(slice_: Slice, text: str) -> dict:
-        return {**slice_.to_json(), "text": text, "file": prepared.name, "path": str(path.resolve())}
+CALL_PREFIX = "_kerasfix_call_"  # the zero-argument function that makes builder call N: `_kerasfix_call_N`
 
-    return {"op": "verify", "file": prepared.name, "original": side(prepared.original, prepared.original_text),
-            "migrated": side(prepared.migrated, prepared.migrated_text), "steps": options.steps, "seed": options.seed,
+
+def _call_name(name: str, calls: list[str]) -> str:
+    """The builder call a model name stands for (`_kerasfix_call_0()[1]` -> `build(3)[1]`)."""
+    if name.startswith(CALL_PREFIX):
+        index, _, rest = name[len(CALL_PREFIX):].partition("()")
+        if index.isdigit() and int(index) < len(calls):
+            return calls[int(index)] + rest
+    return name
+
+
+def _job(prepared: Prepared, path: Path, options: Options) -> dict:
+    def side(slice_: Slice, text: str, which: str) -> dict:
+        data = {**slice_.to_json(), "text": text, "file": prepared.name, "path": str(path.resolve())}
+        # Both are passed as statements of the program, so that every runner (the worker, the tf-keras oracle,
+        # the other backends) runs them alike: the package tree is installed first, and each builder call is
+        # a zero-argument function the runner calls like the program's own (its model is reported under the call).
+        first: list[dict] = []
+        if prepared.package is not None:
+            package = prepared.package
+            files = dict(package[which])
+            files[path.resolve().relative_to(package_root(path).parent).as_posix()] = text
+            tree = {"package": package["package"], "top": package["top"], "files": files}
+            first.append({"line": 1, "code": f"__package__ = __import__('kerasfix.verify.runtime', fromlist=['install_package'])"
+                                             f".install_package({tree!r}, {which!r}, __builtins__)",
+                          "defines": ["__package__"], "uses": [], "kind": "import", "optional": False})
+        last = [{"line": data["sites"].get(call, 1), "code": f"def {CALL_PREFIX}{index}():\n    return {call}\n",
+                 "defines": [f"{CALL_PREFIX}{index}"], "uses": [], "kind": "def", "optional": False}
+                for index, call in enumerate(data.pop("calls", []))]
+        for index, call in enumerate(slice_.calls):
+            data["sites"][f"{CALL_PREFIX}{index}()"] = data["sites"].pop(call)
+        data["functions"] = [*data["functions"], *(f"{CALL_PREFIX}{index}" for index in range(len(last)))]
+        data["units"] = [*first, *data["units"], *last]
+        if data.get("whole"):
+            data["whole"] = [*first, *data["whole"], *last]
+        return data
+
+    return {"op": "verify", "file": prepared.name, "original": side(prepared.original, prepared.original_text, "original"),
+            "migrated": side(prepared.migrated, prepared.migrated_text, "migrated"), "steps": options.steps, "seed": options.seed,
             "args": options.program_args, "data": str(options.data.resolve()) if options.data else None}
 
 
@@ -172,7 +270,7 @@ class Verifier:
         name = name or str(path)
         if settings is None or config is None:
             config, settings, _ = _settings([path], self.options.unsafe_fixes)
-        prepared = prepare_file(path, name, settings, config, migrated_text)
+        prepared = prepare_file(path, name, settings, config, migrated_text, self.options.calls)
         if isinstance(prepared, FileReport):
             return prepared
         report = FileReport(name, notes=list(prepared.notes))
@@ -199,6 +297,7 @@ class Verifier:
             return report
         device = self.info.get("device", "?")
         for record in result.get("models", []):
+            record["name"] = _call_name(record["name"], prepared.original.calls)
             record["file"] = name
             record["device"] = device
             record["line"] = prepared.original.sites.get(record["name"]) or prepared.migrated.sites.get(record["name"])
@@ -208,7 +307,8 @@ class Verifier:
         report.notes.extend(result.get("notes", []))
         settle(report)
         if not report.models and not report.errors:
-            report.notes.append("no model found: nothing at module level or in a zero-argument function builds one")
+            report.notes.append("no model found: nothing at module level or in a zero-argument function builds one "
+                                "(--call 'builder(...)' says how to call a builder that needs arguments)")
         report.time = time.perf_counter() - started
         return report
 
@@ -307,7 +407,8 @@ def verify(args: Namespace) -> int:
         return EXIT_USAGE
     options = Options(steps=args.steps, device=args.device, timeout=args.timeout, unsafe_fixes=args.unsafe_fixes,
                       memory_gb=args.memory_limit, sandbox=args.sandbox, program_args=getattr(args, "program_args", None),
-                      data=getattr(args, "data", None), strict=getattr(args, "strict", False), backends=backends, oracle=oracle)
+                      data=getattr(args, "data", None), strict=getattr(args, "strict", False), backends=backends, oracle=oracle,
+                      calls=tuple(getattr(args, "call", None) or ()))
     if options.data is not None and not options.data.is_dir():
         print(f"kerasfix: error: --data {options.data}: not a directory", file=sys.stderr)
         return EXIT_USAGE

@@ -61,6 +61,7 @@ class Unit:
 class Slice:
     units: list[Unit] = field(default_factory=list)
     functions: list[str] = field(default_factory=list)  # zero-argument build functions, called after the units
+    calls: list[str] = field(default_factory=list)  # builder calls (`--call`, placeholders), evaluated after them
     sites: dict[str, int] = field(default_factory=dict)  # model-like names ("model", "build()") -> line
     dropped: list[int] = field(default_factory=list)  # first lines of the statements left out
     fit_inputs: dict[str, str] = field(default_factory=dict)  # model -> the name of the data passed to its fit
@@ -367,8 +368,36 @@ def _unit(info: _Info, text: str, optional: bool = False) -> Unit:
     return Unit(line, code, sorted(info.defines), sorted(info.uses), info.kind, optional)
 
 
-def extract(text: str) -> Slice:
-    """The slice of `text` that builds its models (raises libcst.ParserSyntaxError on a syntax error)."""
+# A builder whose required parameters are all among these is called with these documented placeholders.
+PLACEHOLDER_ARGUMENTS = {"input_shape": "(64, 64, 3)", "classes": "10", "num_classes": "10", "n_classes": "10",
+                         "nb_classes": "10"}
+
+
+def call_target(expression: str) -> str | None:
+    """The function name a `--call` expression calls (`ResNet50(weights=None)` -> `ResNet50`), None if not a call."""
+    try:
+        node = cst.parse_expression(expression)
+    except cst.ParserSyntaxError:
+        return None
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name):
+        return node.func.value
+    return None
+
+
+def placeholder_call(node: cst.FunctionDef) -> str | None:
+    """`name(input_shape=(64, 64, 3), classes=10)` for a builder whose required parameters are all placeholders."""
+    params = node.params
+    required = [p for p in [*params.posonly_params, *params.params, *params.kwonly_params] if p.default is None]
+    if not required or any(p.name.value not in PLACEHOLDER_ARGUMENTS for p in required) or params.posonly_params:
+        return None
+    return f"{node.name.value}({', '.join(f'{p.name.value}={PLACEHOLDER_ARGUMENTS[p.name.value]}' for p in required)})"
+
+
+def extract(text: str, calls: list[str] | tuple[str, ...] = (), placeholders: bool = True) -> Slice:
+    """The slice of `text` that builds its models (raises libcst.ParserSyntaxError on a syntax error). `calls`:
+    builder calls the user gave (`--call`); those naming a function this file does not define are ignored.
+    With `placeholders`, a builder whose only required parameters are named like `input_shape` or `classes`
+    is called with PLACEHOLDER_ARGUMENTS."""
     analyser = _Analyser(text)
     infos = _statements(analyser)
     local_functions = {i.node.name.value: i for i in infos if i.kind == "def" and not i.in_main}
@@ -424,6 +453,23 @@ def extract(text: str) -> Slice:
     ]
     for name in functions:
         include(local_functions[name])
+    wanted: list[tuple[str, str]] = []
+    # what a call may name: a function or a class (a Model subclass) the file defines at module level
+    callables = {**{i.node.name.value: i for i in infos if i.kind == "class" and not i.in_main}, **local_functions}
+    for expression in calls:
+        target = call_target(expression)
+        if target in callables:  # the user asked: statements that train or save inside it stay no-ops
+            wanted.append((expression, target))
+    if placeholders:
+        named = {target for _, target in wanted}
+        for name, info in local_functions.items():
+            if name in builders and name not in functions and name not in called and name not in named \
+                    and info.returns_value and not info.offending_inside:
+                expression = placeholder_call(info.node)
+                if expression is not None:
+                    wanted.append((expression, name))
+    for expression, target in wanted:
+        include(callables[target])
 
     result = Slice()
     for info in infos:
@@ -452,6 +498,9 @@ def extract(text: str) -> Slice:
     result.functions = functions
     for name in functions:
         result.sites[f"{name}()"] = local_functions[name].line
+    for expression, target in wanted:
+        result.calls.append(expression)
+        result.sites[expression] = callables[target].line
     return result
 
 

@@ -73,6 +73,69 @@ def quietly(run: Callable[[], object]) -> None:
         pass
 
 
+def forget_packages() -> None:
+    """Take the package trees an earlier side or job installed off the import path, with the modules imported
+    from them: a later program sees only what is installed."""
+    import os
+    import sys
+
+    sys.path[:] = [entry for entry in sys.path if not os.path.basename(entry).startswith("kerasfix-package-")]
+    sys.meta_path[:] = [finder for finder in sys.meta_path if not getattr(finder, "kerasfix_package", False)]
+    for name, module in list(sys.modules.items()):
+        where = getattr(module, "__file__", None) or ""
+        if f"{os.sep}kerasfix-package-" in where:
+            del sys.modules[name]
+
+
+def install_package(package: dict, label: str, program_builtins=None) -> str:
+    """Write the file's package tree (this side's version of every module) into the job directory, the worker's
+    working directory, and import it from there: the side's earlier copy and any module of the same top-level
+    name are forgotten first. `program_builtins`: the builtins the program runs with (the original's Keras 1/2
+    compatibility layer, the tf-keras oracle's `import keras`), which the package's modules then run with too.
+    Returns the `__package__` relative imports resolve against."""
+    import importlib.abc
+    import importlib.machinery
+    import importlib.util
+    import os
+    import sys
+
+    forget_packages()
+
+    folder = os.path.join(os.getcwd(), f"kerasfix-package-{label}")
+    for relative, text in package["files"].items():
+        target = os.path.normpath(os.path.join(folder, relative))
+        if not target.startswith(folder + os.sep):
+            continue  # never outside the job directory
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    top = package["top"]
+    for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
+        del sys.modules[name]
+    sys.path.insert(0, folder)
+    if isinstance(program_builtins, dict):
+
+        class Loader(importlib.machinery.SourceFileLoader):
+            def exec_module(self, module) -> None:
+                module.__dict__["__builtins__"] = program_builtins
+                super().exec_module(module)
+
+        class Finder(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path=None, target=None):
+                if name != top and not name.startswith(top + "."):
+                    return None
+                spec = importlib.machinery.PathFinder.find_spec(name, path or [folder])
+                if spec is None or not (spec.origin or "").startswith(folder + os.sep):
+                    return spec
+                return importlib.util.spec_from_file_location(name, spec.origin, loader=Loader(name, spec.origin),
+                                                              submodule_search_locations=spec.submodule_search_locations)
+
+        Finder.kerasfix_package = True
+        sys.meta_path.insert(0, Finder())
+    importlib.invalidate_caches()
+    return package["package"]
+
+
 def run_side(job_side: dict, label: str, original: bool, progress: Callable[[str, int], None], whole: bool = False) -> Side:
     """Run a slice (with `whole`, the module up to its models) statement by statement; a failing statement fails
     only the names that depend on it, and a failing statement kept only for the data passed to `fit` nothing."""
@@ -87,6 +150,9 @@ def run_side(job_side: dict, label: str, original: bool, progress: Callable[[str
     namespace: dict = {"__name__": "__kerasfix_verify__", "__file__": job_side.get("path", filename)}
     if original:
         namespace["__builtins__"] = compat.builtins_for_original()
+    forget_packages()
+    if job_side.get("package"):
+        namespace["__package__"] = install_package(job_side["package"], label)
     side = Side(label)
     for unit in job_side["whole" if whole else "units"]:
         blocked = [name for name in unit["uses"] if name in side.failed]
@@ -121,26 +187,31 @@ def run_side(job_side: dict, label: str, original: bool, progress: Callable[[str
         shape = getattr(namespace.get(data), "shape", None)
         if shape is not None and len(shape) >= 2:
             side.fit_shapes[name] = (data, tuple(None if d is None else int(d) for d in shape))
-    for name in job_side["functions"]:
+    calls = [(f"{name}()", name, None) for name in job_side["functions"]]
+    calls += [(expression, expression.split("(", 1)[0].strip(), expression) for expression in job_side.get("calls", [])]
+    for key, name, expression in calls:
         if name in side.failed:
-            side.failed[f"{name}()"] = side.failed[name]
+            side.failed[key] = side.failed[name]
             continue
-        progress(label, job_side["sites"].get(f"{name}()", 0))
+        progress(label, job_side["sites"].get(key, 0))
         try:
-            result = namespace[name]()
+            if expression is None:
+                result = namespace[name]()
+            else:  # a builder call the user gave (`--call`) or a placeholder call: evaluated in the program's namespace
+                result = eval(compile(expression, filename, "eval"), namespace)  # noqa: S307 - running user code is the point
         except (Exception, SystemExit, ProgramExit) as exc:  # noqa: BLE001
-            side.failed[f"{name}()"] = _error(exc, filename, lines, label)
+            side.failed[key] = _error(exc, filename, lines, label)
             continue
         if original:
             for item in result if isinstance(result, (tuple, list)) else [result]:
                 if isinstance(item, keras.Model):
                     compat.apply_initial_weights(leaves(item))
         if isinstance(result, keras.Model):
-            side.models[f"{name}()"] = result
+            side.models[key] = result
         elif isinstance(result, (tuple, list)):
             for index, item in enumerate(result):
                 if isinstance(item, keras.Model):
-                    side.models[f"{name}()[{index}]"] = item
+                    side.models[f"{key}[{index}]"] = item
     return side
 
 
