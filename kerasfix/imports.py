@@ -342,6 +342,18 @@ def _anchor_index(body: list[cst.CSTNode]) -> int | None:
     return keras_index if keras_index is not None else any_index
 
 
+def _holds_star_import(statement: cst.CSTNode) -> bool:
+    """A top-level statement line holding `from x import *`."""
+    return isinstance(statement, cst.SimpleStatementLine) and any(
+        isinstance(small, cst.ImportFrom) and isinstance(small.names, cst.ImportStar) for small in statement.body
+    )
+
+
+def star_statement_indices(body: list[cst.CSTNode]) -> list[int]:
+    """Where in a module's body the statements holding star imports are."""
+    return [index for index, statement in enumerate(body) if _holds_star_import(statement)]
+
+
 def _anchor_indices(body: list[cst.CSTNode]) -> tuple[int | None, int | None]:
     """The index of the last top-level import statement of Keras, and of any module. A star import after
     the last Keras import counts as the Keras anchor: an import written before it could be shadowed by it."""
@@ -353,7 +365,7 @@ def _anchor_indices(body: list[cst.CSTNode]) -> tuple[int | None, int | None]:
             any_index = index
             if any(normalise_root(raw) is not None for small in statement.body for raw in _statement_modules(small)):
                 keras_index = index
-            if any(isinstance(small, cst.ImportFrom) and isinstance(small.names, cst.ImportStar) for small in statement.body):
+            if _holds_star_import(statement):
                 star_index = index
     if keras_index is not None and star_index is not None and star_index > keras_index:
         keras_index = star_index

@@ -183,15 +183,10 @@ def _free_after_stars(ctx, name: str) -> bool:
         return False
     if name in file_scopes(ctx).anywhere or name in _bare_uses(ctx):
         return False
-    from kerasfix.imports import _anchor_index
+    from kerasfix.imports import _anchor_index, star_statement_indices
 
     body = list(ctx.module.body)
-    stars = [
-        index
-        for index, statement in enumerate(body)
-        if isinstance(statement, cst.SimpleStatementLine)
-        and any(isinstance(small, cst.ImportFrom) and isinstance(small.names, cst.ImportStar) for small in statement.body)
-    ]
+    stars = star_statement_indices(body)
     anchor = _anchor_index(body)
     return len(stars) == len(table.star_modules) and anchor is not None and all(index <= anchor for index in stars)
 
