@@ -55,13 +55,13 @@ def file_settings(path: Path, options: Options = Options()) -> FileSettings:
     return FileSettings(settings_for(path, settings, config), found.skipped[0] if found.skipped else None)
 
 
-def check_text(source: Source, settings: Settings) -> tuple[list[Finding], FileError | None]:
+def check_text(source: Source, settings: Settings, parser=None) -> tuple[list[Finding], FileError | None]:
     """Findings in a source held in memory, or why it could not be checked (never raises for a file's
     content: an internal error is reported as the file's error, as `check` reports it)."""
     from kerasfix.engine import check_source
     from kerasfix.runner import _internal
 
     try:
-        return check_source(source, settings)
+        return check_source(source, settings, parser)
     except Exception as error:  # noqa: BLE001 - reported as the file's error, as `check` does
         return [], _internal(source.display, error)

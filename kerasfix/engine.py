@@ -73,13 +73,15 @@ def may_match(text: str, settings: Settings) -> bool:
     return may_hold_findings(text, registry.tokens_for(settings.enabled))
 
 
-def analyse_text(source: Source, text: str, settings: Settings) -> list[Finding]:
-    """All findings of the enabled rules in `text` (the source's text, possibly already edited)."""
+def analyse_text(source: Source, text: str, settings: Settings, parser=None) -> list[Finding]:
+    """All findings of the enabled rules in `text` (the source's text, possibly already edited).
+    `parser` parses the text in place of `parse` (the language server's, which reuses the statements
+    an edit did not touch: kerasfix/reparse.py)."""
     if not may_match(text, settings):
         return []
     if is_large(source, text):
         return analyse_parts(source, text, settings)
-    ctx = _analyse_module(source, text, parse(text), settings)
+    ctx = _analyse_module(source, text, (parser or parse)(text), settings)
     return _to_findings(ctx)
 
 
@@ -389,10 +391,10 @@ def _moved(finding: Finding, rows: int, offset: int) -> Finding:
     return finding
 
 
-def check_source(source: Source, settings: Settings) -> tuple[list[Finding], FileError | None]:
+def check_source(source: Source, settings: Settings, parser=None) -> tuple[list[Finding], FileError | None]:
     """Findings for one source, or the reason it could not be checked."""
     try:
-        return analyse_text(source, source.text, settings), None
+        return analyse_text(source, source.text, settings, parser), None
     except ParseFailure as failure:
         return [], _parse_error(source, failure)
 

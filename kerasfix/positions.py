@@ -67,12 +67,20 @@ class StatementSpans:
         self._starts: list[int] | None = None
         self._ready = False
         self._index: dict = {}  # top-level statement -> its index in the module's body
+        self._layout = None  # kerasfix/reparse.py's Layout of the module, when it made it
 
     def _locate(self) -> None:
         """Each top-level statement's first line in the text, from `ast` (None when unknown)."""
         self._ready = True
         text, body = self.text, self.module.body
         if CodegenState is None or "\x0c" in text or text.endswith("\r") or not body:
+            return
+        from kerasfix.reparse import layout_of
+
+        self._layout = layout_of(self.module)
+        if self._layout is not None:  # a module made by kerasfix/reparse.py knows where its statements start
+            self._starts = self._layout.starts[:-1]
+            self._index = {statement: index for index, statement in enumerate(body)}
             return
         import ast
         import warnings
@@ -116,17 +124,25 @@ class StatementSpans:
         index = self._index.get(statement)
         if index is None:
             return None
+        start = self._starts[index]
+        layout = self._layout
+        if layout is not None:
+            known = layout.spans.get(statement)
+            if known is not None:  # the same statement, kept from the text parsed before an edit
+                return known if start == 0 else {node: (low + start, high + start) for node, (low, high) in known.items()}
         module = self.module
         state = _SpanState(default_indent=module.default_indent, default_newline=module.default_newline)
         statement._codegen(state)
         code = "".join(state.tokens)
-        start, text = self._starts[index], self.text
+        text = self.text
         if not text.startswith(code, start):
             # the last statement of a file without a final newline: the module drops its newline
             rest = text[start:]
             last = index == len(module.body) - 1 and not module.footer and not module.has_trailing_newline
             if not (last and code.startswith(rest) and code[len(rest):] in ("\n", "\r\n")):
                 return None
+        if layout is not None:
+            layout.spans[statement] = state.spans
         if start == 0:
             return state.spans
         return {node: (low + start, high + start) for node, (low, high) in state.spans.items()}

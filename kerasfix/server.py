@@ -24,6 +24,7 @@ from kerasfix.buffers import Options, check_text, file_settings
 from kerasfix.findings import FileError, Finding, Location
 from kerasfix.notebook import NotebookText
 from kerasfix.positions import changed_span
+from kerasfix.reparse import Reparser
 from kerasfix.reporters import RULES_URL
 from kerasfix.settings import Settings
 from kerasfix.source import Source, line_starts
@@ -83,8 +84,9 @@ class Analysis:
     error: FileError | None = None  # the file could not be checked (configuration, syntax, internal)
 
 
-def analyse(snapshot: Snapshot, options: Options) -> Analysis:
-    """The findings in a snapshot, with the settings `kerasfix check` would use for its file."""
+def analyse(snapshot: Snapshot, options: Options, parser=None) -> Analysis:
+    """The findings in a snapshot, with the settings `kerasfix check` would use for its file
+    (`parser`: the server's, which parses again only what an edit changed)."""
     from kerasfix.config import ConfigError
     from kerasfix.ruledata import CatalogueError
 
@@ -99,7 +101,7 @@ def analyse(snapshot: Snapshot, options: Options) -> Analysis:
         return analysis
     analysis.settings = chosen.settings
     analysis.source = snapshot.source()
-    analysis.findings, analysis.error = check_text(analysis.source, chosen.settings)
+    analysis.findings, analysis.error = check_text(analysis.source, chosen.settings, parser)
     return analysis
 
 
@@ -196,6 +198,7 @@ class KerasfixServer(LanguageServer):
         self.settled = False  # whether what stays loaded for the server's life has been set aside (`settle`)
         # one analysis at a time, off the event loop, so requests are read while a file is analysed
         self.analyser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kerasfix-analysis")
+        self.reparser = Reparser()  # used on the analyser's thread only
 
     @property
     def encoding(self) -> str:
@@ -274,7 +277,8 @@ class KerasfixServer(LanguageServer):
         stored = self.analyses.get(snapshot.key)
         if stored is not None and stored.snapshot == snapshot:
             return stored
-        analysis = await asyncio.get_running_loop().run_in_executor(self.analyser, analyse, snapshot, self.options)
+        parser = functools.partial(self.reparser.parse, snapshot.key)
+        analysis = await asyncio.get_running_loop().run_in_executor(self.analyser, analyse, snapshot, self.options, parser)
         self.analyses[snapshot.key] = analysis
         if not self.settled:
             self.settled = True
@@ -305,6 +309,10 @@ class KerasfixServer(LanguageServer):
             task.cancel()
         self.analyses.pop(key, None)
         self.changed.pop(key, None)
+        try:
+            self.analyser.submit(self.reparser.forget, key)  # after any analysis of it still running
+        except RuntimeError:  # shut down: nothing is kept any more
+            pass
         for uri in uris:
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
@@ -426,7 +434,7 @@ def _breaks(before: str, after: str) -> bool:
     """Whether fixes turned code Python compiles into code it does not (`migrate` writes no such file)."""
     from kerasfix.runner import _compiles
 
-    return _compiles([before]) and not _compiles([after])
+    return not _compiles([after]) and _compiles([before])
 
 
 def fixed_by(source: Source, finding: Finding, settings: Settings) -> str | None:
