@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass
 
 import libcst as cst
@@ -56,17 +57,22 @@ def bind(call: cst.Call, parameters: list[str]) -> BoundArgs:
     return BoundArgs(positional, keyword, order, extra, unknown, has_star)
 
 
+@functools.lru_cache(maxsize=4096)
+def _token_value(token: str):
+    """The value of a string or number token (the same few recur in every file: `'same'`, `3`):
+    `ast.literal_eval` compiles its text each time it is asked."""
+    try:
+        return ast.literal_eval(token)
+    except (ValueError, SyntaxError):
+        return NOT_LITERAL
+
+
 def literal(node: cst.BaseExpression | None):
     """The Python value of a literal expression (strings, numbers, tuples...), else NOT_LITERAL."""
     if node is None:
         return NOT_LITERAL
-    if isinstance(node, cst.SimpleString):
-        try:
-            return ast.literal_eval(node.value)
-        except (ValueError, SyntaxError):
-            return NOT_LITERAL
-    if isinstance(node, cst.Integer | cst.Float):
-        return ast.literal_eval(node.value)
+    if isinstance(node, cst.SimpleString | cst.Integer | cst.Float):
+        return _token_value(node.value)
     if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
         return {"True": True, "False": False, "None": None}[node.value]
     if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
