@@ -12,6 +12,7 @@ from kerasfix.walk import walk
 _FUNCTIONS = (cst.FunctionDef, cst.Lambda)
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 SCOPE_TYPES = (*_FUNCTIONS, cst.ClassDef, *_COMPREHENSIONS)
+_SCOPE_SET = frozenset(SCOPE_TYPES)  # `type(node) in`: LibCST's abstract base makes isinstance slow
 
 
 @dataclass
@@ -64,7 +65,7 @@ class Scopes:
             kind = type(node)
             if kind in (cst.FunctionDef, cst.ClassDef):
                 bind(node.name.value)
-            if isinstance(node, SCOPE_TYPES):
+            if kind in _SCOPE_SET:
                 names: set[str] = set()
                 scopes.by_scope[id(node)] = names
                 stack.append((node, names))
@@ -117,7 +118,7 @@ class Scopes:
                 bind(node.rest.value)
 
         def leave(node: cst.CSTNode) -> None:
-            if isinstance(node, SCOPE_TYPES):
+            if type(node) in _SCOPE_SET:
                 stack.pop()
 
         walk(module, enter, leave)

@@ -144,6 +144,51 @@ def test_changes_are_debounced_and_only_the_latest_text_is_reported(project: Pat
         client.close()
 
 
+def test_after_each_edit_the_diagnostics_and_fixes_are_those_of_the_whole_text(project: Path) -> None:
+    # the server parses again only the statements around an edit (kerasfix/reparse.py): after every
+    # keystroke, what it reports and offers must be what a fresh look at the whole text gives
+    path, fresh = project / "model.py", project / "fresh.py"
+    text = PROGRAM + "\n\ndef build():\n    x = Input(shape=(3,))\n    return Model(input=x, output=Dense(output_dim=2)(x))\n"
+    edits = [  # (line, column, inserted): typing a new line, changing numbers, indenting into the function
+        (8, 0, "t = merge([h, h], mode='concat')\n"),
+        (4, 21, "1"),
+        (12, 0, "    y = Dense(output_dim=3)(x)\n"),
+        (0, 0, "# a model\n"),
+        (10, 0, "\n"),
+    ]
+    client = _start(project)
+    try:
+        uri = client.open(path, text)
+        client.diagnostics(uri, version=1)
+        for version, (line, column, inserted) in enumerate(edits, start=2):
+            position = {"line": line, "character": column}
+            client.notify("textDocument/didChange", {
+                "textDocument": {"uri": uri, "version": version},
+                "contentChanges": [{"range": {"start": position, "end": position}, "text": inserted}],
+            })
+            lines = text.splitlines(keepends=True)
+            lines[line] = lines[line][:column] + inserted + lines[line][column:]
+            text = "".join(lines)
+            found = client.diagnostics(uri, version=version)
+            assert all("code" in d for d in found), (found, text)
+            fresh.write_text(text)
+            expected = check_json(str(fresh), "--select", "ALL")
+            assert [(d["code"], d["range"]["start"]["line"] + 1, d["range"]["start"]["character"] + 1) for d in found] == [
+                (f["code"], f["location"]["row"], f["location"]["column"]) for f in expected
+            ]
+        # the quick fixes of the edited document are those of the same text opened afresh
+        fresh_uri = client.open(fresh, text)
+        assert len(client.diagnostics(fresh_uri, version=1)) == len(found)
+        for diagnostic in found:
+            start = diagnostic["range"]["start"]
+            edited = [a.get("edit") for a in _code_actions(client, uri, start, only=["quickfix"])]
+            opened = [a.get("edit") for a in _code_actions(client, fresh_uri, start, only=["quickfix"])]
+            assert [_edited(text, e, uri) if e else None for e in edited] == [_edited(text, e, fresh_uri) if e else None for e in opened]
+    finally:
+        status = client.close()
+    assert status == 0, client.stderr()
+
+
 @pytest.mark.slow  # two servers, each started and given the file
 def test_unsafe_fixes_are_labelled_and_offered_only_when_switched_on(project: Path) -> None:
     path = project / "model.py"
