@@ -27,7 +27,19 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_configure(config):
+    # as the command line does for check and migrate (kerasfix/cli.py, `_collect_less`): the tests
+    # that run the engine in this process parse thousands of programs
+    import gc
+
+    gc.set_threshold(100_000, 50, 100)
+
+
 def pytest_collection_modifyitems(config, items):
+    # the tests that take minutes first, then the other slow ones: with `--dist worksteal` (the README's
+    # command) the worker that is left with the last of them takes the quick ones the other has not
+    # started yet, instead of the run waiting on one long test at the end
+    items.sort(key=lambda item: 0 if "long" in item.keywords else 1 if "slow" in item.keywords else 2)
     if importlib.util.find_spec("tensorflow") is not None:
         return
     skip = pytest.mark.skip(reason="needs TensorFlow (pip install -e '.[verify]' in this checkout)")

@@ -249,6 +249,7 @@ def _finish(process: subprocess.Popen) -> tuple[int, str, str, int]:
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_a_large_generated_keras1_file_is_checked_and_migrated(tmp_path: Path) -> None:
     blocks: list[str] = []
     size = 0

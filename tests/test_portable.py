@@ -289,6 +289,7 @@ def test_tensorflow_ops_on_keras_tensors_are_rewritten_along_the_chain(target: s
 
 
 @pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.tensorflow
 @pytest.mark.parametrize("backend", ["tensorflow", "jax", "torch"])
 def test_the_migrated_programs_build_and_train_on_each_backend(migrated, tmp_path: Path, backend: str) -> None:

@@ -28,7 +28,7 @@ from conftest import run_kerasfix
 from kerasfix.config import Config
 from kerasfix.files import discover
 
-pytestmark = [pytest.mark.tensorflow, pytest.mark.slow]
+pytestmark = [pytest.mark.tensorflow, pytest.mark.slow, pytest.mark.long]
 
 INTERNAL_MARK = "kerasfix failed on this file"
 

@@ -201,6 +201,7 @@ SWEPT_GROUPS = ("scripts", "portable", "verify")
 
 
 @pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.tensorflow
 def test_every_fixture_model_outside_the_exceptions_verifies_on_three_backends(verifier) -> None:
     from kerasfix.verify.results import VERIFIED, model_status
