@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -50,6 +51,45 @@ def code_spans(module: cst.Module, text: str | None = None) -> dict:
     return state.spans
 
 
+@dataclass
+class Layout:
+    """Offsets of one module's parts in the text it was parsed from (kerasfix/reparse.py makes them)."""
+
+    starts: list[int]  # where each statement of the body starts, then where the footer starts
+    spans: dict = field(default_factory=dict)  # statement -> every node's span, from the statement's start
+
+
+class _Recent:
+    """The layouts of the modules parsed last (LibCST nodes take no weak references): a few per
+    document is all an editor's next keystrokes need."""
+
+    def __init__(self, size: int = 16) -> None:
+        self.size = size
+        self.items: OrderedDict[int, tuple[cst.Module, Layout]] = OrderedDict()
+
+    def get(self, module: cst.Module) -> Layout | None:
+        found = self.items.get(id(module))
+        return found[1] if found is not None and found[0] is module else None
+
+    def __setitem__(self, module: cst.Module, layout: Layout) -> None:
+        self.items[id(module)] = (module, layout)
+        self.items.move_to_end(id(module))
+        while len(self.items) > self.size:
+            self.items.popitem(last=False)
+
+
+_LAYOUTS = _Recent()
+
+
+def layout_of(module: cst.Module) -> Layout | None:
+    """The layout kerasfix/reparse.py made or measured lately for this module (None for any other)."""
+    return _LAYOUTS.get(module)
+
+
+def remember_layout(module: cst.Module, layout: Layout) -> None:
+    _LAYOUTS[module] = layout
+
+
 class StatementSpans:
     """The spans of `code_spans`, worked out one top-level statement at a time, for the statements
     asked about only: a file's findings and fixes need the positions of a few nodes, and generating
@@ -75,8 +115,6 @@ class StatementSpans:
         text, body = self.text, self.module.body
         if CodegenState is None or "\x0c" in text or text.endswith("\r") or not body:
             return
-        from kerasfix.reparse import layout_of
-
         self._layout = layout_of(self.module)
         if self._layout is not None:  # a module made by kerasfix/reparse.py knows where its statements start
             self._starts = self._layout.starts[:-1]

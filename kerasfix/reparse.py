@@ -17,8 +17,6 @@ statement, which the next module carries over for the statements it keeps (keras
 from __future__ import annotations
 
 import bisect
-from collections import OrderedDict
-from dataclasses import dataclass, field
 
 import libcst as cst
 
@@ -27,42 +25,7 @@ try:
 except ImportError:  # pragma: no cover - a LibCST that moved it: whole parses only
     CodegenState = None  # type: ignore[assignment,misc]
 
-from kerasfix.positions import changed_span
-
-
-@dataclass
-class Layout:
-    """Offsets of one module's parts in the text it was parsed from."""
-
-    starts: list[int]  # where each statement of the body starts, then where the footer starts
-    spans: dict = field(default_factory=dict)  # statement -> every node's span, from the statement's start
-
-
-class _Recent:
-    """The layouts of the modules parsed last (LibCST nodes take no weak references): a few per
-    document is all an editor's next keystrokes need."""
-
-    def __init__(self, size: int = 16) -> None:
-        self.size = size
-        self.items: OrderedDict[int, tuple[cst.Module, Layout]] = OrderedDict()
-
-    def get(self, module: cst.Module) -> Layout | None:
-        found = self.items.get(id(module))
-        return found[1] if found is not None and found[0] is module else None
-
-    def __setitem__(self, module: cst.Module, layout: Layout) -> None:
-        self.items[id(module)] = (module, layout)
-        self.items.move_to_end(id(module))
-        while len(self.items) > self.size:
-            self.items.popitem(last=False)
-
-
-_LAYOUTS = _Recent()
-
-
-def layout_of(module: cst.Module) -> Layout | None:
-    """The layout of a module this file made or measured lately (None for any other module)."""
-    return _LAYOUTS.get(module)
+from kerasfix.positions import Layout, changed_span, layout_of, remember_layout
 
 
 def _measure(module: cst.Module, text: str) -> Layout | None:
@@ -108,12 +71,12 @@ def reparse(old_text: str, old: cst.Module, new_text: str) -> cst.Module | None:
     """The module of `new_text`, made from `old` (the module of `old_text`) and a parse of the
     statements around the change only; None when only a parse of the whole text can be trusted
     (or the statements around the change do not parse on their own)."""
-    layout = _LAYOUTS.get(old)
+    layout = layout_of(old)
     if layout is None:
         layout = _measure(old, old_text)
         if layout is None:
             return None
-        _LAYOUTS[old] = layout
+        remember_layout(old, layout)
     if new_text == old_text:
         return old
     if "\x0c" in new_text or new_text.endswith("\r") or not old.body:
@@ -170,7 +133,7 @@ def reparse(old_text: str, old: cst.Module, new_text: str) -> cst.Module | None:
     new_starts.extend(offset + delta for offset in starts[last + 1 : count])
     new_starts.append(low + inner[-1] if last == count - 1 else starts[count] + delta)
     kept_spans = {statement: layout.spans[statement] for statement in (*old.body[:first], *old.body[last + 1 :]) if statement in layout.spans}
-    _LAYOUTS[module] = Layout(new_starts, kept_spans)
+    remember_layout(module, Layout(new_starts, kept_spans))
     return module
 
 
