@@ -102,27 +102,52 @@ class ImportTable:
     star_modules: list[str] = field(default_factory=list)
     local_names: set[str] = field(default_factory=set)
     import_statements: list[cst.Import | cst.ImportFrom] = field(default_factory=list)
+    # A name a module-level import binds that some functions or classes bind for themselves (an
+    # assignment, a parameter, a loop variable) and nothing binds at module level: the import holds
+    # everywhere but inside those definitions (name -> the definitions, the innermost def or class).
+    shadowed_in: dict[str, list[cst.CSTNode]] = field(default_factory=dict)
+    _hidden: dict[str, set[int]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def scan(cls, module: cst.Module, inherited: "ImportTable | None" = None) -> "ImportTable":
         """The names `module` binds; with `inherited`, added to those an earlier part of the same
         file bound (a large file is analysed in parts, in order)."""
         table = cls() if inherited is None else inherited.copy()
-        assignments: list[tuple[str, cst.BaseExpression]] = []
-        table._scan_body(module.body, assignments)
-        # `Dense = keras.layers.Dense` aliases a Keras name; any other rebinding shadows the import.
-        for name, value in assignments:
+        earlier = set(table.local_names)
+        assignments: list[tuple[str, cst.BaseExpression | None, cst.CSTNode | None]] = []
+        escaped: set[str] = set()  # declared `global` or `nonlocal` somewhere: bound beyond its definition
+        table._scan_body(module.body, assignments, escaped=escaped)
+        # `Dense = keras.layers.Dense` aliases a Keras name; any other rebinding shadows the import: in the
+        # whole file when it is at module level, else only inside the definition that binds it.
+        file_wide: set[str] = set()
+        scoped: dict[str, list[cst.CSTNode]] = {}
+        for name, value, region in assignments:
             target = table.resolve(value) if isinstance(value, (cst.Name, cst.Attribute)) else None
             if target is not None and canonical(target) is not None:
                 table.bindings[name] = Binding(name, target)
+                continue
+            table.local_names.add(name)
+            if region is None or name in escaped:
+                file_wide.add(name)
             else:
-                table.local_names.add(name)
+                scoped.setdefault(name, []).append(region)
+        earlier_scoped = set(table.shadowed_in)  # an earlier part of a large file bound it in definitions only
         for name in table.local_names:
-            table.bindings.pop(name, None)
+            binding = table.bindings.get(name)
+            if binding is None:
+                continue
+            local_only = name in scoped or name in earlier_scoped
+            if local_only and name not in file_wide and (name not in earlier or name in earlier_scoped) and binding.statement is not None:
+                table.shadowed_in[name] = scoped.get(name, [])
+                continue
+            table.bindings.pop(name)
+            table.shadowed_in.pop(name, None)
         return table
 
     def copy(self) -> "ImportTable":
-        return ImportTable(dict(self.bindings), list(self.star_modules), set(self.local_names), list(self.import_statements))
+        return ImportTable(
+            dict(self.bindings), list(self.star_modules), set(self.local_names), list(self.import_statements), dict(self.shadowed_in)
+        )
 
     def with_pending(self, requirements) -> "ImportTable":
         """A copy that also resolves the names fixes have asked to import (where the name is free)."""
@@ -133,7 +158,13 @@ class ImportTable:
                 table.bindings[name] = Binding(name, requirement.symbol, pending=True)
         return table
 
-    def _scan_body(self, body, assignments: list, nested: bool = False) -> None:
+    def _scan_body(
+        self, body, assignments: list, nested: bool = False, region: cst.CSTNode | None = None, escaped: set[str] | None = None
+    ) -> None:
+        """Adds the file's imports to the table, and to `assignments` every other binding as (name, value
+        or None, the innermost def or class holding it, None at module level); `escaped` gathers the
+        names declared `global` or `nonlocal`."""
+        escaped = set() if escaped is None else escaped
         for statement in body:
             smalls = None
             if isinstance(statement, cst.SimpleStatementLine):
@@ -146,39 +177,42 @@ class ImportTable:
                         self._add_import(small, nested)
                     elif isinstance(small, cst.Assign):
                         for target in small.targets:
-                            self._bind_target(target.target, small.value, assignments)
+                            self._bind_target(target.target, small.value, assignments, region)
                     elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
-                        self._bind_target(small.target, None, assignments)
+                        self._bind_target(small.target, None, assignments, region)
+                    elif isinstance(small, (cst.Global, cst.Nonlocal)):
+                        escaped.update(item.name.value for item in small.names)
                 continue
             if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
-                self.local_names.add(statement.name.value)
+                assignments.append((statement.name.value, None, region))
                 if isinstance(statement, cst.FunctionDef):
-                    self._bind_parameters(statement.params)
+                    self._bind_parameters(statement.params, assignments, statement)
             if isinstance(statement, cst.For):
-                self._bind_target(statement.target, None, assignments)
+                self._bind_target(statement.target, None, assignments, region)
             if isinstance(statement, cst.With):
                 for item in statement.items:
                     if item.asname is not None:
-                        self._bind_target(item.asname.name, None, assignments)
+                        self._bind_target(item.asname.name, None, assignments, region)
             inner = nested or isinstance(statement, (cst.FunctionDef, cst.ClassDef))
+            within = statement if isinstance(statement, (cst.FunctionDef, cst.ClassDef)) else region
             for child in _child_bodies(statement):
-                self._scan_body(child, assignments, inner)
+                self._scan_body(child, assignments, inner, within, escaped)
 
-    def _bind_parameters(self, params: cst.Parameters) -> None:
+    def _bind_parameters(self, params: cst.Parameters, assignments: list, function: cst.FunctionDef) -> None:
         for param in (*params.posonly_params, *params.params, *params.kwonly_params):
-            self.local_names.add(param.name.value)
+            assignments.append((param.name.value, None, function))
         for star in (params.star_arg, params.star_kwarg):
             if isinstance(star, cst.Param):
-                self.local_names.add(star.name.value)
+                assignments.append((star.name.value, None, function))
 
-    def _bind_target(self, target: cst.BaseExpression, value, assignments: list) -> None:
+    def _bind_target(self, target: cst.BaseExpression, value, assignments: list, region: cst.CSTNode | None = None) -> None:
         if isinstance(target, cst.Name):
-            assignments.append((target.value, value))
+            assignments.append((target.value, value, region))
         elif isinstance(target, (cst.Tuple, cst.List)):
             for element in target.elements:
-                self._bind_target(element.value, None, assignments)
+                self._bind_target(element.value, None, assignments, region)
         elif isinstance(target, cst.StarredElement):
-            self._bind_target(target.value, None, assignments)
+            self._bind_target(target.value, None, assignments, region)
 
     def _add_import(self, statement: cst.Import | cst.ImportFrom, nested: bool = False) -> None:
         self.import_statements.append(statement)
@@ -220,10 +254,27 @@ class ImportTable:
             node = node.value
         if not isinstance(node, cst.Name):
             return None
+        if node.value in self.shadowed_in and id(node) in self._hidden_uses(node.value):
+            return None  # a local variable of the function (or class) it is used in
         base = self._resolve_name(node.value)
         if base is None:
             return None
         return ".".join([base, *reversed(attributes)])
+
+    def _hidden_uses(self, name: str) -> set[int]:
+        """The ids of the `name` nodes inside the definitions that bind `name` for themselves (a lambda
+        or function nested in one of them included: conservatively, as if it read the local)."""
+        found = self._hidden.get(name)
+        if found is None:
+            found = set()
+            pending: list[cst.CSTNode] = list(self.shadowed_in[name])
+            while pending:
+                node = pending.pop()
+                if type(node) is cst.Name and node.value == name:
+                    found.add(id(node))
+                pending.extend(node.children)
+            self._hidden[name] = found
+        return found
 
     def _resolve_name(self, name: str) -> str | None:
         binding = self.bindings.get(name)
