@@ -164,13 +164,46 @@ KF393 = _spec(
     "sometimes",
     "Finds, in a custom layer, assignments to `self.trainable_weights`, `self.non_trainable_weights`, "
     "`self.weights` (and the `*_variables` forms), and tf.keras 2's `self._trainable_weights.append(...)`. When the "
-    "statement lists exactly the weights the class creates with `self.add_weight(...)` (with the matching "
-    "`trainable`) and the class creates no other state, the statement is removed.",
+    "statement lists exactly the weights the class creates with `self.add_weight(...)`, `K.variable(...)` or "
+    "`keras.Variable(...)` (with the matching `trainable`; a variable set in `build`, or in `__init__` after "
+    "`super().__init__()`, where Keras 3 tracks it) and the class creates no other state, the statement is removed.",
     "Keras 1 layers listed their weights by hand (`self.trainable_weights = [self.W, self.b]`). In Keras 3 these "
     "are read-only properties (`AttributeError: property 'trainable_weights' ... has no setter`), and tf.keras 2's "
     "private `_trainable_weights` list does not exist (`AttributeError`). Keras 3 tracks every weight made with "
-    "`self.add_weight(...)`, trainable or not as its `trainable=` says, and every layer assigned to an attribute.",
+    "`self.add_weight(...)`, trainable or not as its `trainable=` says, every `keras.Variable` (what KF376 makes of "
+    "`K.variable`) and every layer assigned to an attribute.",
     [
+        Example(
+            "import numpy as np\n"
+            "from keras import backend as K\n"
+            "from keras.layers import Layer\n"
+            "class Gate(Layer):\n"
+            "    def build(self, input_shape):\n"
+            "        self.score = K.variable(np.zeros((input_shape[1],)), name='score')\n"
+            "        self.trainable_weights = [self.score]\n",
+            "import numpy as np\n"
+            "from keras import backend as K\n"
+            "from keras.layers import Layer\n"
+            "class Gate(Layer):\n"
+            "    def build(self, input_shape):\n"
+            "        self.score = K.variable(np.zeros((input_shape[1],)), name='score')\n",
+        ),
+        Example(
+            "import keras\n"
+            "class Gate(keras.layers.Layer):\n"
+            "    def build(self, input_shape):\n"
+            "        self.score = keras.Variable(keras.ops.zeros((input_shape[1],)), trainable=False)\n"
+            "        self.trainable_weights = [self.score]\n",
+        ),
+        Example(
+            "from keras import backend as K\n"
+            "from keras.layers import Layer\n"
+            "class Gate(Layer):\n"
+            "    def __init__(self, size, **kwargs):\n"
+            "        self.score = K.variable(K.zeros((size,)))\n"
+            "        super().__init__(**kwargs)\n"
+            "        self.trainable_weights = [self.score]\n",
+        ),
         Example(
             "from keras.layers import Layer\n"
             "class Affine(Layer):\n"
@@ -449,9 +482,21 @@ class CustomLayerChecker(Checker):
                     if self._is_add_weight(inner.value, method) and len(inner.targets) == 1:
                         trainable = _trainable(inner.value)
                         weights[attribute] = trainable if attribute not in weights or weights[attribute] == trainable else None
+                    elif self._tracked_variable(inner, method) and len(inner.targets) == 1:
+                        # Keras 3 tracks a `keras.Variable` (what KF376 makes of `K.variable`) set on the layer
+                        trainable = _variable_trainable(inner.value)
+                        weights[attribute] = trainable if attribute not in weights or weights[attribute] == trainable else None
                     elif self._makes_state(inner.value, method):
                         other_state = True
         return _Layer(node, methods, weights, other_state)
+
+    def _tracked_variable(self, node: cst.Assign, method: _Method) -> bool:
+        """`self.x = K.variable(...)` or `keras.Variable(...)` where the layer's tracker sees it: in `build`, or in
+        `__init__` after `super().__init__(...)` (Keras 3 does not track what is set before)."""
+        value = node.value
+        if not isinstance(value, cst.Call) or self.ctx.qualified(value.func) not in _TRACKED_VARIABLES:
+            return False
+        return method.node.name.value in ("build", "__init__") and self._after_super_init(node, method)
 
     def _is_add_weight(self, value: cst.BaseExpression, method: _Method) -> bool:
         return isinstance(value, cst.Call) and _method_call(value, method) == "add_weight"
@@ -839,6 +884,21 @@ def _named_like(node: cst.BaseExpression, word: str) -> bool:
     if isinstance(node, cst.Attribute):
         node = node.attr
     return isinstance(node, cst.Name) and (node.value == word or node.value.endswith("_" + word))
+
+
+_TRACKED_VARIABLES = frozenset({"keras.backend.variable", "keras.Variable"})
+
+
+def _variable_trainable(call: cst.Call) -> bool | None:
+    """Whether `K.variable(...)` or `keras.Variable(...)` makes a trainable variable; None when unknown.
+    (`K.variable` took no `trainable`; `keras.Variable` takes it fourth, after `initializer, shape, dtype`.)"""
+    if any(arg.star for arg in call.args):
+        return None
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == "trainable":
+            value = literal(arg.value)
+            return value if isinstance(value, bool) else None
+    return True if len([arg for arg in call.args if arg.keyword is None]) <= 3 else None
 
 
 def _trainable(call: cst.Call) -> bool | None:

@@ -182,6 +182,38 @@ SPECS = (
 )
 
 
+KF210 = _spec(
+    "KF210", "sequential-input-output-attribute",
+    "Keras 3 Sequential models have no `.input` or `.output` until called: use `.inputs[0]` and `.outputs[0]`",
+    "Finds `model.input` and `model.output` where `model` is a Sequential model the file builds (every binding "
+    "of the name assigns one) and rewrites them to `model.inputs[0]` and `model.outputs[0]`, the same tensors (a "
+    "Sequential model has one input and one output).",
+    "tf.keras 2 gave a built Sequential model `input` and `output` tensors, and the Keras 2 FAQ's feature extractors "
+    "read them (`K.function([model.input], [layer.output])`, `keras.Model(model.input, ...)`). Keras 3.15's "
+    "Sequential raises `AttributeError: The layer sequential has never been called and thus has no defined input` "
+    "for them, even when its input shape is known; its `inputs` and `outputs` lists hold the tensors.",
+    [
+        Example(
+            IMPORTS + "model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(4, name='hidden'), layers.Dense(1)])\n"
+            "extractor = keras.Model(model.input, model.get_layer('hidden').output)\nhead = model.output\n",
+            IMPORTS + "model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(4, name='hidden'), layers.Dense(1)])\n"
+            "extractor = keras.Model(model.inputs[0], model.get_layer('hidden').output)\nhead = model.outputs[0]\n",
+        ),
+        Example(
+            IMPORTS + "inputs = keras.Input(shape=(8,))\nmodel = keras.Model(inputs, layers.Dense(1)(inputs))\n"
+            "extractor = keras.Model(model.input, model.output)\n",
+            valid=True,
+        ),
+        Example(
+            IMPORTS + "model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(1)])\n"
+            "if wide:\n    model = keras.Model(inputs, outputs)\nfeatures = model.input\n",
+            valid=True,
+        ),
+    ],
+    fix_safety="safe",
+)
+
+
 # What each rule says, from the facts the model graph records (kerasfix/graph/model.py names the rule).
 MESSAGES = {
     "layer-called-on-layer": lambda f: (
@@ -221,7 +253,7 @@ CODES = {spec.name: spec.code for spec in SPECS}
 
 
 class GraphChecker(Checker):
-    specs = (KF201, *SPECS)
+    specs = (KF201, *SPECS, KF210)
     tokens = ("Sequential", "Model", "Input")
 
     def finish(self) -> None:
@@ -248,6 +280,56 @@ class GraphChecker(Checker):
             for model in models:
                 if _single_chain(model):
                     self.report(model.node, "KF209", "this Functional model is a single chain of layers; `keras.Sequential([...])` says the same more simply")
+        if self.ctx.enabled("KF210"):
+            self._sequential_input_output(models)
+
+    def _sequential_input_output(self, models) -> None:
+        """KF210: `model.input` / `model.output` of a name the file binds only to Sequential models."""
+        names = {model.variable for model in models if model.kind == "Sequential" and model.variable.isidentifier()}
+        if not names or (".input" not in self.ctx.text and ".output" not in self.ctx.text):
+            return
+        from kerasfix.walk import walk
+
+        values: dict[str, list[cst.BaseExpression | None]] = {}  # name -> the value of each of its bindings
+        uses: list[cst.Attribute] = []
+
+        def enter(node: cst.CSTNode, parent: cst.CSTNode | None) -> None:
+            kind = type(node)
+            if kind is cst.Attribute and type(node.value) is cst.Name and node.value.value in names and node.attr.value in ("input", "output"):
+                uses.append(node)
+            elif kind is cst.Assign:
+                for target in node.targets:
+                    if isinstance(target.target, cst.Name):
+                        if target.target.value in names:
+                            values.setdefault(target.target.value, []).append(node.value)
+                    else:
+                        for name in _target_names(target.target) & names:
+                            values.setdefault(name, []).append(None)  # unpacked: not a Sequential(...) call
+            elif kind in (cst.For, cst.CompFor, cst.WithItem):
+                target = node.asname.name if kind is cst.WithItem and node.asname is not None else getattr(node, "target", None)
+                for name in _target_names(target) & names:
+                    values.setdefault(name, []).append(None)
+            elif kind is cst.Name and node.value in names and _binds(node, parent):
+                values.setdefault(node.value, []).append(None)
+
+        walk(self.ctx.module, enter)
+        sequential = {
+            name for name, bound in values.items()
+            if bound and all(isinstance(value, cst.Call) and self.ctx.qualified(value.func) == "keras.Sequential" for value in bound)
+        }
+        for use in uses:
+            name = use.value.value
+            parent = self.ctx.parent(use)
+            if name not in sequential or isinstance(parent, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.Del)):
+                continue  # `model.input = ...`: not a read
+            plural = use.attr.value + "s"
+            new = cst.Subscript(value=use.with_changes(attr=cst.Name(plural)), slice=[cst.SubscriptElement(cst.Index(cst.Integer("0")))])
+            fix = make_fix("safe", f"Use `{name}.{plural}[0]`", [replace_node(self.ctx, use, new)])
+            self.report(
+                use, "KF210",
+                f"Keras 3's Sequential has no `.{use.attr.value}` until it is called (AttributeError); `{name}.{plural}[0]` is the same tensor",
+                fix,
+            )
 
     def _portable(self, node: cst.Call, message: str):
         """KF501's words and fix: the call rewritten by its row of rules/tf_ops.toml, as KF502 rewrites
@@ -271,6 +353,26 @@ class GraphChecker(Checker):
         kept = [a for a in node.args if not (a.keyword is not None and a.keyword.value in ignored)]
         new = with_args(node, kept)
         return make_fix("safe", "Remove the ignored input shape", [replace_node(self.ctx, node, new)])
+
+
+def _binds(node: cst.Name, parent: cst.CSTNode | None) -> bool:
+    """Whether a name, other than as an assignment's target, is bound here (a parameter, a loop variable, ...)."""
+    if isinstance(parent, (cst.Param, cst.FunctionDef, cst.ClassDef, cst.AsName, cst.NameItem, cst.ImportAlias)):
+        return parent.name is node if hasattr(parent, "name") else True
+    if isinstance(parent, (cst.AugAssign, cst.AnnAssign, cst.NamedExpr)):
+        return parent.target is node
+    return False
+
+
+def _target_names(target: cst.CSTNode | None) -> set[str]:
+    """The names an assignment or loop target binds (`a`, `(a, [b, *c])`)."""
+    if isinstance(target, cst.Name):
+        return {target.value}
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return {name for element in target.elements for name in _target_names(element.value)}
+    if isinstance(target, cst.StarredElement):
+        return _target_names(target.value)
+    return set()
 
 
 def _single_chain(model) -> bool:
