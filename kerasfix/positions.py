@@ -90,6 +90,13 @@ def remember_layout(module: cst.Module, layout: Layout) -> None:
     _LAYOUTS[module] = layout
 
 
+def forget_layout(module: cst.Module) -> None:
+    """Let go of a module's layout (and the module): a document's previous parse, once superseded."""
+    found = _LAYOUTS.items.get(id(module))
+    if found is not None and found[0] is module:
+        del _LAYOUTS.items[id(module)]
+
+
 class StatementSpans:
     """The spans of `code_spans`, worked out one top-level statement at a time, for the statements
     asked about only: a file's findings and fixes need the positions of a few nodes, and generating

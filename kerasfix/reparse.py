@@ -25,7 +25,7 @@ try:
 except ImportError:  # pragma: no cover - a LibCST that moved it: whole parses only
     CodegenState = None  # type: ignore[assignment,misc]
 
-from kerasfix.positions import Layout, changed_span, layout_of, remember_layout
+from kerasfix.positions import Layout, changed_span, forget_layout, layout_of, remember_layout
 
 
 def _measure(module: cst.Module, text: str) -> Layout | None:
@@ -160,8 +160,12 @@ class Reparser:
             module = parse(text)
         else:
             self.reused += 1
+        if last is not None and last[1] is not module:
+            forget_layout(last[1])  # only the latest parse of a document is kept
         self._last[key] = (text, module)
         return module
 
     def forget(self, key: str) -> None:
-        self._last.pop(key, None)
+        last = self._last.pop(key, None)
+        if last is not None:
+            forget_layout(last[1])

@@ -181,6 +181,17 @@ def test_a_syntax_error_keeps_the_last_text_that_parsed_as_the_base() -> None:
     assert parser.reused == 1
 
 
+def test_only_the_latest_parse_of_a_document_is_kept() -> None:
+    parser = Reparser()
+    first = parser.parse("doc", PROGRAM)
+    second = parser.parse("doc", PROGRAM.replace("x = 1\n", "x = 2\n"))
+    third = parser.parse("doc", PROGRAM.replace("x = 1\n", "x = 3\n"))
+    assert parser.reused == 2
+    assert layout_of(first) is None and layout_of(second) is None and layout_of(third) is not None
+    parser.forget("doc")
+    assert layout_of(third) is None
+
+
 @pytest.mark.parametrize(
     "after",
     [
