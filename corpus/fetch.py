@@ -297,6 +297,20 @@ def corpus_files(fetched: list[FetchedPackage]) -> list[CorpusFile]:
     return found
 
 
+def package_modules(fetched: list[FetchedPackage]) -> list[CorpusFile]:
+    """Every module of each fetched distribution's importable packages (the top-level folders with an
+    `__init__.py`, and the folders below them that have one too), whether `files` covers it or not: what running a
+    package's code needs (an `__init__.py` that `exclude` leaves out of the Keras files is still imported)."""
+    found = []
+    for item in fetched:
+        for top in sorted(p for p in item.root.iterdir() if p.is_dir() and (p / "__init__.py").is_file()):
+            for module in sorted(top.rglob("*.py")):
+                if all((parent / "__init__.py").is_file() for parent in module.parents if parent.is_relative_to(top)):
+                    relative = module.relative_to(item.root).as_posix()
+                    found.append(CorpusFile(f"packages/{item.package.key}/{relative}", module, item.package.key, relative in item.models))
+    return found
+
+
 def copy_corpus(files: list[CorpusFile], destination: Path) -> dict[str, bytes]:
     """Copy the corpus into `destination`, keeping each file's `relative` path; returns the original bytes."""
     originals = {}

@@ -114,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--call", action="append", default=None, metavar="EXPRESSION",
                         help="how to call a builder that needs arguments, e.g. 'ResNet50(weights=None, classes=10)' (repeatable; "
                              "a call naming a function a file does not define is ignored for that file)")
+    verify.add_argument("--path", action="append", type=Path, default=None, metavar="DIR",
+                        help="a source root whose packages and modules the programs import, migrated alike (repeatable)")
     verify.add_argument("--strict", action="store_true", help="count a skipped model (missing package, data only you have) as a failure")
     verify.epilog = "Arguments after `--` are passed to every program (sys.argv[1:]): kerasfix verify train.py -- --epochs 1 data/"
 

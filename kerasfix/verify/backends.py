@@ -4,6 +4,7 @@ backend: whether one is installed is asked of the import system without loading 
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import importlib.util
 import re
@@ -84,12 +85,18 @@ def keras1_codes(text: str) -> list[str]:
     return sorted({finding.code for finding in findings})
 
 
-def choose_oracle(requested: str, text: str) -> tuple[str, str | None]:
-    """`compat` or `tf-keras` for one program, and a note saying why when a Keras 2 program keeps the compat layer."""
+@functools.lru_cache(maxsize=4096)
+def _uses_keras1(text: str) -> bool:
+    return bool(keras1_codes(text))
+
+
+def choose_oracle(requested: str, text: str, modules: tuple[str, ...] = ()) -> tuple[str, str | None]:
+    """`compat` or `tf-keras` for one program (its own text, and the `modules` of its package and `--path` roots it
+    runs with), and a note saying why when a Keras 2 program keeps the compat layer."""
     if requested == "compat":
         return "compat", None
     codes = keras1_codes(text)
-    if codes:
+    if codes or any(_uses_keras1(module) for module in modules):
         return "compat", None  # Keras 1 code: the compatibility layer is the only oracle that runs it
     if not _installed("tf_keras"):
         return "compat", f"the original ran on the compatibility layer: tf-keras, the real Keras 2, is not installed ({tf_keras_install()})"
@@ -139,6 +146,8 @@ def _merge(built: dict | None, compared: dict | None, name: str) -> dict:
             record[key] = compared[key]
     if reference:
         record["top_layers"] = reference["top_layers"]
+    if not compared["built"] and not built["built"] and compared["error"] is not None and built["error"] is not None:
+        record["original_error"], record["migrated_error"] = compared["error"], built["error"]  # when both failed
     skip = (compared["error"] or {}).get("skip")  # the original stopped for a reason outside kerasfix
     if skip and (built["built"] or (built["error"] or {}).get("skip")):
         record["skip"] = skip
@@ -189,10 +198,12 @@ class Builds:
         for worker in self.workers.values():
             worker.close()
 
-    def run(self, main: Worker, job: dict, original_text: str, on_progress: Callable | None = None) -> dict:
-        """The file's result, as `runtime.verify_file` gives it, with each model's oracle and `backends`."""
+    def run(self, main: Worker, job: dict, original_text: str, on_progress: Callable | None = None,
+            modules: tuple[str, ...] = ()) -> dict:
+        """The file's result, as `runtime.verify_file` gives it, with each model's oracle and `backends`
+        (`modules`: the original text of the other modules the program runs with, its package's and `--path`'s)."""
         timeout = self.options.timeout
-        oracle, note = choose_oracle(self.options.oracle, original_text)
+        oracle, note = choose_oracle(self.options.oracle, original_text, modules)
         references: dict[str, dict] = {}
         if oracle == "tf-keras":
             result, references, missing = self._with_tf_keras(main, job, timeout, on_progress)

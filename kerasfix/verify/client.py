@@ -343,9 +343,29 @@ class Worker:
             ready, _, _ = select.select([self.reader], [], [], min(remaining, 1.0))
             if not ready:
                 continue
-            chunk = os.read(self.reader, 1 << 16)
+            chunk = os.read(self.reader, 1 << 20)
             if not chunk:
                 raise self._crashed()
+            if b"\n" not in chunk:
+                # a long reply (a large model's weights) arrives in many chunks: they are kept apart and joined
+                # once its line is complete, so receiving it takes time linear in its size
+                pieces = [self.buffer, chunk]
+                while True:
+                    ready, _, _ = select.select([self.reader], [], [], max(0.0, min(deadline - time.monotonic(), 1.0)))
+                    if not ready:
+                        if time.monotonic() >= deadline:
+                            self.buffer = b"".join(pieces)
+                            raise WorkerTimeout("timeout", None, None)
+                        continue
+                    chunk = os.read(self.reader, 1 << 20)
+                    if not chunk:
+                        self.buffer = b"".join(pieces)
+                        raise self._crashed()
+                    pieces.append(chunk)
+                    if b"\n" in chunk:
+                        break
+                chunk = b"".join(pieces)
+                self.buffer = b""
             self.buffer += chunk
 
     def _crashed(self) -> WorkerError:

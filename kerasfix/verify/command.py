@@ -39,6 +39,7 @@ class Options:
     backends: tuple[str, ...] = ("tensorflow",)  # `--backend`: where the migrated program is built, TensorFlow first
     oracle: str = "auto"  # `--oracle`: what builds the original (auto: tf-keras for Keras 2 code when installed)
     calls: tuple[str, ...] = ()  # `--call 'build(input_shape=(32, 32, 3))'`: how to call builders that need arguments
+    paths: tuple[Path, ...] = ()  # `--path DIR`: source roots whose packages the programs import, migrated alike
 
 
 @dataclass
@@ -54,6 +55,7 @@ class Prepared:
 
 
 PACKAGE_FILE_LIMIT = 400  # a package larger than this is not copied into the job (the file runs on its own)
+SOURCE_FILE_LIMIT = 2000  # modules taken from `--path` roots for one file, at most
 
 
 def package_root(path: Path) -> Path | None:
@@ -65,44 +67,205 @@ def package_root(path: Path) -> Path | None:
     return root
 
 
-def package_tree(path: Path, settings, config, notes: list[str]) -> dict | None:
-    """The file's whole package, each module migrated in memory like the file itself, for the worker to write into
-    the job directory and import from there: relative (`from . import x`) and absolute intra-package imports then
-    work. Nothing is written outside the job directory; None when the file is not inside a package."""
+def _package_modules(root: Path) -> list[Path]:
+    """The modules of the package whose top folder is `root`: each `.py` file reached through folders that all
+    hold an `__init__.py`."""
+    return sorted(p for p in root.rglob("*.py")
+                  if all((parent / "__init__.py").is_file() for parent in p.parents if parent.is_relative_to(root)))
+
+
+def source_roots(roots: tuple[Path, ...]) -> dict[str, tuple[Path, list[Path]]]:
+    """What `--path DIR` roots offer to import: top-level name -> (the root, its modules), the packages (folders
+    with an `__init__.py`) and the plain modules directly in each root; an earlier root wins, as on sys.path."""
+    found: dict[str, tuple[Path, list[Path]]] = {}
+    for root in roots:
+        root = root.resolve()
+        for entry in sorted(root.iterdir()) if root.is_dir() else []:
+            if entry.is_dir() and (entry / "__init__.py").is_file() and entry.name.isidentifier():
+                found.setdefault(entry.name, (root, _package_modules(entry)))
+            elif entry.is_file() and entry.suffix == ".py" and entry.stem.isidentifier():
+                found.setdefault(entry.stem, (root, [entry]))
+    return found
+
+
+def imported_tops(text: str) -> set[str]:
+    """The top-level module names a program imports: `import a.b`, `from a.b import c`, and the constant names
+    given to `__import__(...)` and `importlib.import_module(...)`. Empty when the text does not parse."""
+    import ast
+
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return set()
+    tops: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            tops.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            tops.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+            callee = node.func
+            name = callee.id if isinstance(callee, ast.Name) else callee.attr if isinstance(callee, ast.Attribute) else ""
+            if name in ("__import__", "import_module"):
+                tops.add(node.args[0].value.split(".")[0])
+    return tops
+
+
+def _module_path(name: str, files: dict[str, str]) -> str | None:
+    """The tree's file of a dotted module name (`a/b.py` or `a/b/__init__.py`), or None."""
+    base = name.replace(".", "/")
+    for candidate in (f"{base}.py", f"{base}/__init__.py"):
+        if candidate in files:
+            return candidate
+    return None
+
+
+def reachable_modules(text: str, package: str | None, files: dict[str, str]) -> list[str]:
+    """The files of `files` (a package tree: relative path -> source) that a program importing as `text` does (in
+    `package`, for its relative imports) runs, through its imports and theirs, with the packages above each."""
+    import ast
+
+    found: list[str] = []
+    pending: list[tuple[str, str | None]] = [(text, package)]
+    while pending:
+        source, where = pending.pop()
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError):
+            continue
+        names: list[str] = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names += [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    parts = (where or "").split(".") if where else []
+                    parts = parts[: len(parts) - (node.level - 1)] if node.level > 1 else parts
+                    base = ".".join([*parts, *([node.module] if node.module else [])])
+                else:
+                    base = node.module or ""
+                if base:
+                    names.append(base)
+                    names += [f"{base}.{alias.name}" for alias in node.names]  # `from pkg import module`
+            elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+                callee = node.func
+                if (callee.id if isinstance(callee, ast.Name) else callee.attr if isinstance(callee, ast.Attribute) else "") in ("__import__", "import_module"):
+                    names.append(node.args[0].value)
+        for name in names:
+            parts = name.split(".")
+            for end in range(1, len(parts) + 1):  # importing a.b.c runs a and a.b first
+                module = ".".join(parts[:end])
+                relative = _module_path(module, files)
+                if relative is not None and relative not in found:
+                    found.append(relative)
+                    is_package = relative.endswith("/__init__.py")
+                    pending.append((files[relative], module if is_package else module.rpartition(".")[0] or None))
+    return found
+
+
+# Each module's migration, kept for the files of one run (the settings and configuration it was made with):
+# the modules of a package, or of a `--path` root, are migrated once however many of its files are verified.
+_MIGRATIONS: dict = {"kept": None, "modules": {}}
+
+
+def _migrate_module(file: Path, relative: str, settings, config) -> tuple[str, str, bool] | None:
+    """(original text, migrated text, whether the migration failed) of one module, or None when it cannot be read."""
     from kerasfix.runner import migrate_file
     from kerasfix.source import SourceError, read_source
 
+    kept = _MIGRATIONS["kept"]
+    if kept is None or kept[0] is not settings or kept[1] is not config:
+        _MIGRATIONS.update(kept=(settings, config), modules={})
+    try:
+        stat = file.stat()
+    except OSError:
+        return None
+    key = (str(file.resolve()), relative, stat.st_mtime_ns, stat.st_size)
+    if key in _MIGRATIONS["modules"]:
+        return _MIGRATIONS["modules"][key]
+    try:
+        original = read_source(file).text
+    except SourceError:
+        return None
+    result = migrate_file(file, relative, settings, config, write=False)
+    failed = result.error is not None
+    migrated = original if failed or result.new_text is None else result.new_text
+    _MIGRATIONS["modules"][key] = (original, migrated, failed)
+    return _MIGRATIONS["modules"][key]
+
+
+def package_tree(path: Path, settings, config, notes: list[str], roots: tuple[Path, ...] = (),
+                 calls: tuple[str, ...] = ()) -> dict | None:
+    """The file's whole package, each module migrated in memory like the file itself, for the worker to write into
+    the job directory and import from there: relative (`from . import x`) and absolute intra-package imports then
+    work. With `roots` (`--path DIR`), also the packages and modules of those source roots that the file, its
+    package or the builder `calls` import (and what those import in turn), migrated alike. Nothing is written
+    outside the job directory; None when the file is not inside a package and imports nothing from the roots."""
     root = package_root(path)
-    if root is None:
-        return None
-    files = sorted(p for p in root.rglob("*.py") if all((parent / "__init__.py").is_file() for parent in p.parents if parent.is_relative_to(root) and parent != root.parent))
-    if len(files) > PACKAGE_FILE_LIMIT:
-        notes.append(f"the package {root.name} has more than {PACKAGE_FILE_LIMIT} modules: the file runs on its own")
-        return None
     original: dict[str, str] = {}
     migrated: dict[str, str] = {}
     unmigrated: list[str] = []
-    for file in files:
-        relative = file.relative_to(root.parent).as_posix()
-        try:
-            original[relative] = read_source(file).text
-        except SourceError:
-            continue
-        result = migrate_file(file, relative, settings, config, write=False)
-        if result.error is not None or result.new_text is None:
-            if result.error is not None:
-                unmigrated.append(relative)
-            migrated[relative] = original[relative]
+    tops: list[str] = []
+
+    def take(file: Path, base: Path) -> None:
+        relative = file.relative_to(base).as_posix()
+        texts = _migrate_module(file, relative, settings, config)
+        if texts is None:
+            return
+        original[relative], migrated[relative], failed = texts
+        if failed:
+            unmigrated.append(relative)
+
+    module: tuple[str, ...] = ()
+    if root is not None:
+        files = _package_modules(root)
+        if len(files) > PACKAGE_FILE_LIMIT:
+            notes.append(f"the package {root.name} has more than {PACKAGE_FILE_LIMIT} modules: the file runs on its own")
+            root = None
         else:
-            migrated[relative] = result.new_text
-    module = path.resolve().relative_to(root.parent).with_suffix("").parts
-    if module[-1] == "__init__":
-        module = module[:-1]
-    notes.append(f"run as module {'.'.join(module)} of its package ({len(files)} module(s) migrated alike)")
+            for file in files:
+                take(file, root.parent)
+            tops.append(root.name)
+            module = path.resolve().relative_to(root.parent).with_suffix("").parts
+            if module[-1] == "__init__":
+                module = module[:-1]
+            notes.append(f"run as module {'.'.join(module)} of its package ({len(files)} module(s) migrated alike)")
+    offered = source_roots(roots)
+    if offered:
+        try:
+            own = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            own = ""
+        wanted = imported_tops(own).union(*(imported_tops(text) for text in original.values()), *(imported_tops(call) for call in calls))
+        taken: list[str] = []
+        count = 0
+        while True:
+            new = sorted(name for name in wanted if name in offered and name not in tops and name not in taken)
+            if not new:
+                break
+            for name in new:
+                base, files = offered[name]
+                if count + len(files) > SOURCE_FILE_LIMIT:
+                    notes.append(f"--path: {name} left out, more than {SOURCE_FILE_LIMIT} modules in all")
+                    taken.append(name)
+                    continue
+                count += len(files)
+                before = set(original)
+                for file in files:
+                    take(file, base)
+                taken.append(name)
+                wanted |= set().union(*(imported_tops(original[relative]) for relative in set(original) - before))
+        tops.extend(taken)
+        if taken:
+            notes.append(f"importable from --path, migrated alike: {', '.join(taken)} ({count} module(s))")
+    if not tops:
+        return None
     if unmigrated:
         notes.append(f"{len(unmigrated)} module(s) of the package could not be migrated and run unchanged: {', '.join(unmigrated[:5])}")
+    if root is None:
+        return {"module": None, "package": None, "top": None, "tops": tops, "original": original, "migrated": migrated}
     package = ".".join(module[:-1]) if path.name != "__init__.py" else ".".join(module)
-    return {"module": ".".join(module), "package": package, "top": root.name, "original": original, "migrated": migrated}
+    return {"module": ".".join(module), "package": package, "top": root.name, "tops": tops, "original": original, "migrated": migrated}
 
 
 def _settings(paths: list[Path], unsafe_fixes: bool):
@@ -114,7 +277,7 @@ def _settings(paths: list[Path], unsafe_fixes: bool):
 
 
 def prepare_file(path: Path, name: str, settings, config, migrated_text: str | None = None,
-                 calls: tuple[str, ...] = ()) -> Prepared | FileReport:
+                 calls: tuple[str, ...] = (), roots: tuple[Path, ...] = ()) -> Prepared | FileReport:
     """Migrate in memory (the file is never written) and slice both versions; a FileReport when that fails."""
     from kerasfix.runner import migrate_file
     from kerasfix.source import SourceError, read_source
@@ -150,7 +313,7 @@ def prepare_file(path: Path, name: str, settings, config, migrated_text: str | N
         notes.append(f"static summary unavailable: {type(error).__name__}: {error}")
     package = None
     try:
-        package = package_tree(path, settings, config, notes)
+        package = package_tree(path, settings, config, notes, roots, tuple(original.calls))
     except Exception as error:  # noqa: BLE001 - the file still runs on its own
         notes.append(f"its package could not be prepared ({type(error).__name__}: {error}): the file runs on its own")
     return Prepared(name, source.text, migrated_text, original, migrated, static, notes, package)
@@ -163,6 +326,26 @@ def _file_error(message: str, line: int | None = None, kind: str = "Error") -> d
 CALL_PREFIX = "_kerasfix_call_"  # the zero-argument function that makes builder call N: `_kerasfix_call_N`
 
 
+ORIGINAL_PREFIXES = ("the original does not build under tf-keras (Keras 2): ",
+                     "the original does not build under the Keras 1/2 compatibility layer: ")
+
+
+def _message(error: dict) -> str:
+    """An error's message without the words that say which oracle built the original."""
+    message = str(error.get("message", ""))
+    for prefix in ORIGINAL_PREFIXES:
+        message = message.removeprefix(prefix)
+    return message
+
+
+def _fails_alike(record: dict) -> bool:
+    """Neither program built the model, and both stopped with the same error (type and message), not a skip."""
+    original, migrated = record.get("original_error"), record.get("migrated_error")
+    if record.get("built") or record.get("skip") or original is None or migrated is None or original.get("skip"):
+        return False
+    return original.get("type") == migrated.get("type") and _message(original) == _message(migrated)
+
+
 def _call_name(name: str, calls: list[str]) -> str:
     """The builder call a model name stands for (`_kerasfix_call_0()[1]` -> `build(3)[1]`)."""
     if name.startswith(CALL_PREFIX):
@@ -170,6 +353,18 @@ def _call_name(name: str, calls: list[str]) -> str:
         if index.isdigit() and int(index) < len(calls):
             return calls[int(index)] + rest
     return name
+
+
+def _names(expression: str) -> list[str]:
+    """The names an expression reads: a builder call fails, with its cause, when what it calls could not be
+    defined (an import the program's module stopped at, say)."""
+    import ast
+
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except SyntaxError:
+        return []
+    return sorted({node.id for node in ast.walk(tree) if isinstance(node, ast.Name)})
 
 
 def _job(prepared: Prepared, path: Path, options: Options) -> dict:
@@ -182,17 +377,20 @@ def _job(prepared: Prepared, path: Path, options: Options) -> dict:
         if prepared.package is not None:
             package = prepared.package
             files = dict(package[which])
-            files[path.resolve().relative_to(package_root(path).parent).as_posix()] = text
-            tree = {"package": package["package"], "top": package["top"], "files": files}
+            if package["module"] is not None:
+                files[path.resolve().relative_to(package_root(path).parent).as_posix()] = text
+            tree = {"package": package["package"], "top": package["top"], "tops": package["tops"], "files": files}
             first.append({"line": 1, "code": f"__package__ = __import__('kerasfix.verify.runtime', fromlist=['install_package'])"
                                              f".install_package({tree!r}, {which!r}, __builtins__)",
                           "defines": ["__package__"], "uses": [], "kind": "import", "optional": False})
         last = [{"line": data["sites"].get(call, 1), "code": f"def {CALL_PREFIX}{index}():\n    return {call}\n",
-                 "defines": [f"{CALL_PREFIX}{index}"], "uses": [], "kind": "def", "optional": False}
+                 "defines": [f"{CALL_PREFIX}{index}"], "uses": _names(call), "kind": "def", "optional": False}
                 for index, call in enumerate(data.pop("calls", []))]
         for index, call in enumerate(slice_.calls):
             data["sites"][f"{CALL_PREFIX}{index}()"] = data["sites"].pop(call)
-        data["functions"] = [*data["functions"], *(f"{CALL_PREFIX}{index}" for index in range(len(last)))]
+        # a builder --call says how to call is not also called with no arguments
+        given = {call.split("(", 1)[0].strip() for call in slice_.calls if call in options.calls}
+        data["functions"] = [*(f for f in data["functions"] if f not in given), *(f"{CALL_PREFIX}{index}" for index in range(len(last)))]
         data["units"] = [*first, *data["units"], *last]
         if data.get("whole"):
             data["whole"] = [*first, *data["whole"], *last]
@@ -270,14 +468,22 @@ class Verifier:
         name = name or str(path)
         if settings is None or config is None:
             config, settings, _ = _settings([path], self.options.unsafe_fixes)
-        prepared = prepare_file(path, name, settings, config, migrated_text, self.options.calls)
+        prepared = prepare_file(path, name, settings, config, migrated_text, self.options.calls, self.options.paths)
         if isinstance(prepared, FileReport):
             return prepared
         report = FileReport(name, notes=list(prepared.notes))
         try:
             self.start()
             try:
-                result = self.builds.run(self.worker, _job(prepared, path, self.options), prepared.original_text, on_progress)
+                modules = ()
+                if prepared.package is not None:  # the modules the program runs: they too decide which oracle runs it
+                    files = prepared.package["original"]
+                    calls = "\n".join(prepared.original.calls)
+                    within = prepared.package["package"]
+                    start = (f"import {within}\n" if within else "") + prepared.original_text + "\n" + calls
+                    runs = reachable_modules(start, within, files)
+                    modules = tuple(files[relative] for relative in runs)
+                result = self.builds.run(self.worker, _job(prepared, path, self.options), prepared.original_text, on_progress, modules)
             finally:
                 self._blame_stray()
                 self.last = report
@@ -296,7 +502,19 @@ class Verifier:
             report.time = time.perf_counter() - started
             return report
         device = self.info.get("device", "?")
+        # the calls verify made on its own (a zero-argument builder, a builder given placeholders), not the program
+        # or --call: one the original fails alike is not a model to compare, only a call verify could not make
+        automatic = {f"{function}()" for function in prepared.original.functions}
+        automatic |= {f"{CALL_PREFIX}{index}()" for index, call in enumerate(prepared.original.calls) if call not in self.options.calls}
         for record in result.get("models", []):
+            if record["name"] in automatic and _fails_alike(record):
+                error = record["original_error"]
+                report.notes.append(f"{_call_name(record['name'], prepared.original.calls)} not verified: the original fails "
+                                    f"when verify calls it so ({error.get('type')}: {_message(error)[:200]}); "
+                                    "--call 'builder(...)' says how to call it")
+                continue
+            record.pop("original_error", None)
+            record.pop("migrated_error", None)
             record["name"] = _call_name(record["name"], prepared.original.calls)
             record["file"] = name
             record["device"] = device
@@ -408,10 +626,14 @@ def verify(args: Namespace) -> int:
     options = Options(steps=args.steps, device=args.device, timeout=args.timeout, unsafe_fixes=args.unsafe_fixes,
                       memory_gb=args.memory_limit, sandbox=args.sandbox, program_args=getattr(args, "program_args", None),
                       data=getattr(args, "data", None), strict=getattr(args, "strict", False), backends=backends, oracle=oracle,
-                      calls=tuple(getattr(args, "call", None) or ()))
+                      calls=tuple(getattr(args, "call", None) or ()), paths=tuple(getattr(args, "path", None) or ()))
     if options.data is not None and not options.data.is_dir():
         print(f"kerasfix: error: --data {options.data}: not a directory", file=sys.stderr)
         return EXIT_USAGE
+    for root in options.paths:
+        if not root.is_dir():
+            print(f"kerasfix: error: --path {root}: not a directory", file=sys.stderr)
+            return EXIT_USAGE
     config, settings, files = _settings(list(args.paths or [Path(".")]), options.unsafe_fixes)
     if not files:
         print("kerasfix: error: no Python files to verify", file=sys.stderr)

@@ -283,6 +283,9 @@ def _compat_class(public_name: str, base: type, translate: Callable) -> type:
 
     def __init__(self, *args, **kwargs):
         kwargs = translate(public_name, args, kwargs, base)
+        for key, value in kwargs.items():
+            if key.endswith("_initializer"):
+                kwargs[key] = _initializer(value)
         weights = kwargs.pop("weights", None) if "weights" not in _keras3_positional(base) else None
         base.__init__(self, **kwargs)
         if weights is not None:
@@ -293,6 +296,80 @@ def _compat_class(public_name: str, base: type, translate: Callable) -> type:
     cls = type(base.__name__, (base,), namespace)
     cls.__qualname__ = base.__name__
     return cls
+
+
+def _initializer(value):
+    """A Keras 1 initializer function, `init(shape, name=None)` returning the initial value, as the initializer
+    Keras 3 calls with `(shape, dtype)`; anything else as it is."""
+    if not callable(value) or isinstance(value, (type, keras.initializers.Initializer)):
+        return value
+
+    def initializer(shape, dtype=None, **kwargs):
+        made = value(tuple(shape), name=None)
+        return keras.ops.cast(keras.ops.convert_to_tensor(made), dtype or keras.config.floatx())
+
+    return initializer
+
+
+def _initializations() -> dict[str, Any]:
+    """Keras 1's `keras.initializations`: functions of a shape (and a `scale`) returning the initial value."""
+    init = keras.initializers
+
+    def scaled(make, default_scale=None):
+        def function(shape, scale=default_scale, name=None, **kwargs):
+            return make(scale)(tuple(shape))
+        return function
+
+    members = {
+        "uniform": scaled(lambda scale: init.RandomUniform(-scale, scale), 0.05),
+        "normal": scaled(lambda scale: init.RandomNormal(stddev=scale), 0.05),
+        "identity": scaled(lambda scale: init.Identity(gain=scale), 1.0),
+        "orthogonal": scaled(lambda scale: init.Orthogonal(gain=scale), 1.1),
+        "zero": scaled(lambda scale: init.Zeros()),
+        "one": scaled(lambda scale: init.Ones()),
+    }
+    for name in ("glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform"):
+        members[name] = scaled(lambda scale, name=name: init.get(name))
+
+    def get(identifier, **kwargs):
+        if isinstance(identifier, str) and identifier in members:
+            return members[identifier]
+        return init.get(identifier)
+
+    members["get"] = get
+    return members
+
+
+class Layer(keras.layers.Layer):
+    """Keras 3's `Layer` for the original's own layers, taking what Keras 1 and 2 let a layer do that Keras 3
+    refuses: assigning the list of its own variables, `self.trainable_weights = [self.W]` (Keras 1 custom layers
+    made weights with `K.variable` and listed them so). Each listed variable is trainable or not as the list says;
+    Keras 3 tracks a variable assigned to an attribute by itself, and tracks any other listed here. And Keras 1's
+    name of `compute_output_shape`, `get_output_shape_for`."""
+
+    _kerasfix_compat = True
+
+    def __setattr__(self, name, value):
+        if name in ("trainable_weights", "non_trainable_weights") and isinstance(value, (list, tuple)):
+            tracked = {id(v) for v in self.weights}
+            for variable in value:
+                if not isinstance(variable, keras.Variable):
+                    raise TypeError(f"{type(self).__name__}.{name} lists {variable!r}, which is not a variable")
+                if id(variable) not in tracked:
+                    self._track_variable(variable)
+                variable.trainable = name == "trainable_weights"
+            return
+        super().__setattr__(name, value)
+
+    def __init_subclass__(cls, **kwargs):
+        # Keras 1 named compute_output_shape get_output_shape_for (a layer without either keeps Keras 3's default,
+        # which runs call on symbolic inputs)
+        super().__init_subclass__(**kwargs)
+        if "get_output_shape_for" in cls.__dict__ and "compute_output_shape" not in cls.__dict__:
+            def compute_output_shape(self, input_shape):
+                return self.get_output_shape_for(input_shape)
+
+            cls.compute_output_shape = compute_output_shape
 
 
 def _layer_table() -> dict[str, type]:
@@ -645,6 +722,9 @@ def _backend() -> dict[str, Any]:
     def random_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None, std=None):  # Keras 1 spelled stddev `std`
         return keras.random.normal(shape, mean=mean, stddev=stddev if std is None else std, dtype=dtype, seed=seed)
 
+    def variable(value, dtype=None, name=None, constraint=None):  # Keras 1/2: floatx() unless a dtype is given
+        return keras.Variable(value, dtype=dtype or keras.config.floatx(), name=name)
+
     def batch_dot(x, y, axes=None):
         axes = axes if axes is not None else [len(x.shape) - 1, len(y.shape) - 2]
         return _LAYERS.Dot(axes=axes)([x, y]) if keras.backend.is_keras_tensor(x) else ops.einsum("bi,bi->b", x, y)
@@ -653,7 +733,7 @@ def _backend() -> dict[str, Any]:
         "image_dim_ordering": image_dim_ordering, "set_image_dim_ordering": set_image_dim_ordering,
         "int_shape": int_shape, "concatenate": concatenate, "permute_dimensions": permute_dimensions,
         "l2_normalize": l2_normalize, "batch_dot": batch_dot, "expand_dims": expand_dims, "random_normal": random_normal, "dot": ops.matmul, "learning_phase": lambda: 0,
-        "set_learning_phase": lambda value: None, "variable": keras.Variable, "constant": ops.convert_to_tensor,
+        "set_learning_phase": lambda value: None, "variable": variable, "constant": ops.convert_to_tensor,
         "get_value": ops.convert_to_numpy, "ndim": ops.ndim, "shape": ops.shape,
         "image_data_format": keras.config.image_data_format, "set_image_data_format": keras.config.set_image_data_format,
         "floatx": keras.config.floatx, "set_floatx": keras.config.set_floatx, "epsilon": keras.config.epsilon,
@@ -720,10 +800,10 @@ def _build() -> None:
     if _MODULES:
         return
     _LAYERS_TABLE.update(_layer_table())
-    layers = CompatModule("keras.layers", keras.layers, {**_LAYERS_TABLE, "Input": Input})
+    layers = CompatModule("keras.layers", keras.layers, {**_LAYERS_TABLE, "Input": Input, "Layer": Layer})
     for sub in _LAYER_MODULES:
         _MODULES[f"keras.layers.{sub}"] = CompatModule(
-            f"keras.layers.{sub}", keras.layers, {**_LAYERS_TABLE, "Input": Input}, call=merge if sub == "merge" else None
+            f"keras.layers.{sub}", keras.layers, {**_LAYERS_TABLE, "Input": Input, "Layer": Layer}, call=merge if sub == "merge" else None
         )
     _MODULES["keras.layers"] = layers
     _MODULES["keras.legacy"] = CompatModule("keras.legacy", None, {"layers": layers})
@@ -731,7 +811,7 @@ def _build() -> None:
     models = CompatModule("keras.models", keras.models, {"Model": Model, "Sequential": Sequential, "Container": Model})
     _MODULES["keras.models"] = models
     engine_members = {"Model": Model, "Container": Model, "Network": Model, "Sequential": Sequential, "Input": Input,
-                      "InputLayer": _LAYERS_TABLE["InputLayer"], "Layer": keras.layers.Layer, "InputSpec": keras.layers.InputSpec,
+                      "InputLayer": _LAYERS_TABLE["InputLayer"], "Layer": Layer, "InputSpec": keras.layers.InputSpec,
                       "Merge": Merge, "merge": merge, "get_source_inputs": keras.utils.get_source_inputs}
     _MODULES["keras.engine"] = CompatModule("keras.engine", None, engine_members)
     for sub in _ENGINE_MODULES:
@@ -749,7 +829,7 @@ def _build() -> None:
     for sub in _UTILS_MODULES:
         _MODULES[f"keras.utils.{sub}"] = CompatModule(f"keras.utils.{sub}", keras.utils, utils_members)
     _MODULES["keras.objectives"] = CompatModule("keras.objectives", keras.losses)
-    _MODULES["keras.initializations"] = CompatModule("keras.initializations", keras.initializers)
+    _MODULES["keras.initializations"] = CompatModule("keras.initializations", keras.initializers, _initializations())
     root_members = {"Model": Model, "Sequential": Sequential, "Input": Input}
     root_members.update({name.split(".")[1]: module for name, module in _MODULES.items() if name.count(".") == 1})
     root = CompatModule("keras", keras, root_members)

@@ -542,7 +542,7 @@ def _receivers(node: cst.CSTNode) -> set[str]:
 
     class Finder(cst.CSTVisitor):
         def visit_Call(self, call: cst.Call) -> None:
-            if isinstance(call.func, cst.Attribute):
+            if isinstance(call.func, cst.Attribute) and not _reads(call.func.attr.value):
                 root = _root_name(call.func.value)
                 if root:
                     found.add(root)
@@ -555,6 +555,15 @@ def _receivers(node: cst.CSTNode) -> set[str]:
 
     node.visit(Finder())
     return found
+
+
+# Methods that read an object rather than change it: `model.get_layer('features').output` in a statement that
+# makes a feature extractor does not make that statement part of the model.
+READING_METHODS = frozenset({"count_params", "to_json", "to_yaml", "summary"})
+
+
+def _reads(method: str) -> bool:
+    return method.startswith("get_") or method in READING_METHODS
 
 
 def _root_name(node: cst.BaseExpression) -> str | None:

@@ -96,7 +96,8 @@ def end() -> list[str]:
 # Import names whose package is called something else on PyPI.
 PACKAGES = {"PIL": "pillow", "cv2": "opencv-python", "sklearn": "scikit-learn", "skimage": "scikit-image",
             "yaml": "pyyaml", "bs4": "beautifulsoup4", "Bio": "biopython", "tensorflow_hub": "tensorflow-hub",
-            "tensorflow_datasets": "tensorflow-datasets"}
+            "tensorflow_datasets": "tensorflow-datasets", "tensorflow_addons": "tensorflow-addons",
+            "classification_models": "image-classifiers"}
 OURS = ("keras", "tensorflow", "tf_keras", "kerasfix")
 
 

@@ -33,13 +33,24 @@ def _keras2_optimizers() -> None:
 _keras2_optimizers()
 
 
+PRIVATE_ROOT = "tensorflow.python.keras"  # where tf.keras lived inside TensorFlow up to 2.5; tf-keras carries it on
+
+
 def _keras2_import(real: Callable) -> Callable:
-    """An `__import__` under which `keras` means tf-keras (`tensorflow.keras` already does, by TF_USE_LEGACY_KERAS)."""
+    """An `__import__` under which `keras` means tf-keras (`tensorflow.keras` already does, by TF_USE_LEGACY_KERAS),
+    and so does `from tensorflow.python.keras... import x`: TensorFlow's private copy of Keras 2, which code of the
+    TensorFlow 2.0-2.5 years imports from, is a frozen remnant in today's TensorFlow (no `LSTM`, say), while
+    tf-keras's modules (`tf_keras.src...`) are its continuation."""
 
     def keras2_import(name, globals=None, locals=None, fromlist=(), level=0):
         if level == 0 and name.split(".")[0] == "keras":
             module = importlib.import_module("tf_keras" + name[len("keras"):])
             return module if fromlist else tf_keras
+        if level == 0 and fromlist and (name == PRIVATE_ROOT or name.startswith(PRIVATE_ROOT + ".")):
+            try:
+                return importlib.import_module("tf_keras.src" + name[len(PRIVATE_ROOT):])
+            except ImportError:
+                pass  # a module tf-keras does not have: TensorFlow's own, as the program asked
         return real(name, globals, locals, fromlist, level)
 
     return keras2_import
@@ -85,8 +96,12 @@ def run_original(job_side: dict, progress: Callable[[str, int], None], whole: bo
         ast.increment_lineno(tree, unit["line"] - 1)
         run = lambda tree=tree: exec(compile(tree, filename, "exec"), namespace)  # noqa: E731, S102
         runtime.quietly(run) if unit.get("optional") else attempt(run, unit["defines"])
+    seen: set[int] = set()
     for name, value in list(namespace.items()):
-        if isinstance(value, tf_keras.Model) and not name.startswith("_") and name not in side.failed:
+        # each model once, under its first name, as `runtime.run_side` lists them (`for m in (a, b):` leaves `m`
+        # naming `b`, which is not another model)
+        if isinstance(value, tf_keras.Model) and not name.startswith("_") and name not in side.failed and id(value) not in seen:
+            seen.add(id(value))
             side.models.setdefault(name, value)
     for name in job_side["functions"]:
         call = f"{name}()"

@@ -75,14 +75,14 @@ def settle(report: FileReport) -> None:
     as a skip only when the original stopped for the same reason: one the migration alone brought (a package, a
     file the original did not need) is a failure."""
     shown = [e for m in report.models if (e := m.get("error"))]
+    # the reasons to skip the original stopped for, before an error both programs met is shown once
+    labels = {e["skip"]["label"] for e in [*report.errors, *shown] if e.get("skip") and e.get("side") != "migrated"}
     unique: dict[tuple, dict] = {}
     for error in report.errors:
         unique.setdefault((error.get("type"), error.get("message"), error.get("line")), error)
     report.errors[:] = [e for e in unique.values() if not any(
         s.get("type") == e.get("type") and s.get("line") == e.get("line") and str(s.get("message", "")).endswith(str(e.get("message")))
         for s in shown)]
-    everything = [*report.errors, *(m["error"] for m in report.models if m.get("error"))]
-    labels = {e["skip"]["label"] for e in everything if e.get("skip") and e.get("side") != "migrated"}
     labels |= {m["skip"]["label"] for m in report.models if m.get("skip")}
     for error in report.errors:
         if error.get("skip") and error.get("side") == "migrated" and error["skip"]["label"] not in labels:

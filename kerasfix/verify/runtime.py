@@ -88,10 +88,11 @@ def forget_packages() -> None:
 
 
 def install_package(package: dict, label: str, program_builtins=None) -> str:
-    """Write the file's package tree (this side's version of every module) into the job directory, the worker's
-    working directory, and import it from there: the side's earlier copy and any module of the same top-level
-    name are forgotten first. `program_builtins`: the builtins the program runs with (the original's Keras 1/2
-    compatibility layer, the tf-keras oracle's `import keras`), which the package's modules then run with too.
+    """Write the file's package tree (this side's version of every module, and of the `--path` packages it
+    imports) into the job directory, the worker's working directory, and import it from there: the side's earlier
+    copy and any module of the same top-level names are forgotten first. `program_builtins`: the builtins the
+    program runs with (the original's Keras 1/2 compatibility layer, the tf-keras oracle's `import keras`), which
+    the package's modules then run with too.
     Returns the `__package__` relative imports resolve against."""
     import importlib.abc
     import importlib.machinery
@@ -109,8 +110,12 @@ def install_package(package: dict, label: str, program_builtins=None) -> str:
         os.makedirs(os.path.dirname(target), exist_ok=True)
         with open(target, "w", encoding="utf-8") as handle:
             handle.write(text)
-    top = package["top"]
-    for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
+    tops = tuple(package.get("tops") or [package["top"]])
+
+    def ours(name: str) -> bool:
+        return name.split(".", 1)[0] in tops
+
+    for name in [n for n in sys.modules if ours(n)]:
         del sys.modules[name]
     sys.path.insert(0, folder)
     if isinstance(program_builtins, dict):
@@ -122,7 +127,7 @@ def install_package(package: dict, label: str, program_builtins=None) -> str:
 
         class Finder(importlib.abc.MetaPathFinder):
             def find_spec(self, name, path=None, target=None):
-                if name != top and not name.startswith(top + "."):
+                if not ours(name):
                     return None
                 spec = importlib.machinery.PathFinder.find_spec(name, path or [folder])
                 if spec is None or not (spec.origin or "").startswith(folder + os.sep):
@@ -286,17 +291,30 @@ IDENTITY_AT_INFERENCE = frozenset({
 })
 
 
+# The layers Keras 2's functional API (tf-keras) makes of a TensorFlow function called on its tensors
+# (`tf.reduce_mean(x, 1)`, `x[:, 0]`, `x.shape`): no weights, an operation rather than a layer of the program.
+# Keras 3 makes none of `keras.ops` calls, so they are left out of the layer-by-layer comparison (the outputs
+# still compare the operations).
+OP_LAYERS = frozenset({"TFOpLambda", "SlicingOpLambda", "ClassMethod", "InstanceMethod", "InstanceProperty"})
+
+
 def structural(records: list[dict]) -> list[dict]:
-    return [r for r in records if r["type"] not in IDENTITY_AT_INFERENCE]
+    return [r for r in records if r["type"] not in IDENTITY_AT_INFERENCE
+            and not (r["type"] in OP_LAYERS and not r.get("params"))]
 
 
 def identity_note(original: list[dict], migrated: list[dict]) -> str | None:
+    notes = []
     a = [r["type"] for r in original if r["type"] in IDENTITY_AT_INFERENCE]
     b = [r["type"] for r in migrated if r["type"] in IDENTITY_AT_INFERENCE]
-    if a == b:
-        return None
-    return (f"inference-only layers differ ({', '.join(a) or 'none'} in the original, {', '.join(b) or 'none'} after "
-            "migration); they change training noise, not shapes, weights or outputs")
+    if a != b:
+        notes.append(f"inference-only layers differ ({', '.join(a) or 'none'} in the original, {', '.join(b) or 'none'} "
+                     "after migration); they change training noise, not shapes, weights or outputs")
+    ops = [r["type"] for r in [*original, *migrated] if r["type"] in OP_LAYERS and not r.get("params")]
+    if ops:
+        notes.append(f"{len(ops)} layer(s) Keras 2 makes of TensorFlow functions called on its tensors "
+                     f"({', '.join(sorted(set(ops)))}) are compared through the outputs, not one by one")
+    return "; ".join(notes) or None
 
 
 def compare_layers(original: list[dict], migrated: list[dict]) -> tuple[bool, bool, list[str]]:
@@ -761,6 +779,9 @@ def verify_file(job: dict, progress: Callable[[str, int], None]) -> dict:
                 error = dict(error, message="the original does not build under the Keras 1/2 compatibility layer: " + error["message"])
             record = {"name": name, "built": False, "shapes_match": None, "params_match": None, "max_output_diff": None,
                       "trained": False, "loss": [], "device": job["device"], "error": error, "notes": [], "differences": []}
+            if a is None and b is None and original.failed.get(name) is not None and migrated.failed.get(name) is not None:
+                # how each program failed, when both did
+                record["original_error"], record["migrated_error"] = original.failed[name], migrated.failed[name]
             skip = (original.failed.get(name) or {}).get("skip") if a is None else None
             if skip and (b is not None or (migrated.failed.get(name) or {}).get("skip")):
                 record["skip"] = skip
