@@ -17,7 +17,7 @@ import libcst as cst
 from kerasfix import api, ruledata
 from kerasfix.checks.callee import unspellable
 from kerasfix.checks.callargs import keyword_arg
-from kerasfix.checks.rewrite import CallRewrite, Plan, code, fix_of, new_slot, short, slot_value
+from kerasfix.checks.rewrite import CallRewrite, Plan, Verbatim, code, fix_of, new_slot, short, slot_value
 from kerasfix.checks.transform_registry import TransformRegistry
 from kerasfix.rule import remove_statement
 from kerasfix.findings import Edit
@@ -512,7 +512,7 @@ def _gradients_to_tape(entry, rewrite) -> bool:
     start, end = ctx.span(assign)
     text = ctx.text
     indent = text[max(text.rfind("\n", 0, start), text.rfind("\r", 0, start)) + 1:start]
-    gradient = f"tape.gradient(loss_value, x)"
+    gradient = "tape.gradient(loss_value, x)"
     value = ctx.code_for(assign.value)
     inner_start = ctx.span(indexed)[0] - ctx.span(assign.value)[0]
     inner_end = ctx.span(indexed)[1] - ctx.span(assign.value)[0]
@@ -539,15 +539,11 @@ def _gradients_to_tape(entry, rewrite) -> bool:
         return False
     edits = [removal] + ([import_edit] if import_edit is not None else [])
 
-    class _Replacement:
-        def _codegen(self, state) -> None:
-            state.tokens.append(ctx.module.default_newline.join(lines))
-
     def apply(plan: Plan) -> None:
         plan.requires.extend(spelled.requires)
         plan.writes.append(spelled.written)
         plan.outer = assign
-        plan.replace_outer = lambda new: _Replacement()
+        plan.replace_outer = lambda new: Verbatim(ctx.module.default_newline.join(lines))
         plan.edits.extend(edits)
 
     rewrite.add(

@@ -894,21 +894,31 @@ def _variable_trainable(call: cst.Call) -> bool | None:
     (`K.variable` took no `trainable`; `keras.Variable` takes it fourth, after `initializer, shape, dtype`.)"""
     if any(arg.star for arg in call.args):
         return None
+    given = _trainable_keyword(call)
+    if given is not _ABSENT:
+        return given
+    return True if len([arg for arg in call.args if arg.keyword is None]) <= 3 else None
+
+
+_ABSENT = object()
+
+
+def _trainable_keyword(call: cst.Call):
+    """The literal `trainable=` a call passes (None when it is not a literal), or _ABSENT."""
     for arg in call.args:
         if arg.keyword is not None and arg.keyword.value == "trainable":
             value = literal(arg.value)
             return value if isinstance(value, bool) else None
-    return True if len([arg for arg in call.args if arg.keyword is None]) <= 3 else None
+    return _ABSENT
 
 
 def _trainable(call: cst.Call) -> bool | None:
     """What `trainable` an `add_weight` call gives its weight, read as its author's Keras did; None when unknown."""
     if any(arg.star for arg in call.args):
         return None
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == "trainable":
-            value = literal(arg.value)
-            return value if isinstance(value, bool) else None
+    given = _trainable_keyword(call)
+    if given is not _ABSENT:
+        return given
     positional = [arg for arg in call.args if arg.keyword is None]
     if len(positional) <= 3:
         return True  # no order passes `trainable` among its first three arguments

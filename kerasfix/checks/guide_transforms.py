@@ -6,7 +6,7 @@ from __future__ import annotations
 import libcst as cst
 
 from kerasfix.checks.callargs import NOT_LITERAL, literal
-from kerasfix.checks.rewrite import code, drop
+from kerasfix.checks.rewrite import Verbatim, code, drop
 from kerasfix.checks.transform_registry import TransformRegistry
 from kerasfix.checks.validity import is_keras_model, path_suffix
 from kerasfix.findings import Edit
@@ -174,14 +174,10 @@ def _loss_layer_rewrite(entry, rewrite) -> bool:
     target = ctx.code_for(body[built].body[0].targets[0].target)
     text = _LOSS_LAYER.format(name=name, layer=layer.text, nl=newline, i=ctx.default_indent) + f"{target} = {rebuilt}"
 
-    class _Replacement:
-        def _codegen(self, state) -> None:
-            state.tokens.append(text)
-
     def apply(plan) -> None:
         plan.requires.extend(layer.requires)
         plan.writes.append(layer.written)
-        plan.replace_call = lambda call: _Replacement()
+        plan.replace_call = lambda call: Verbatim(text)
         plan.edits.append(removal)
 
     rewrite.add(

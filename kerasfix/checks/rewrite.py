@@ -130,6 +130,17 @@ class CallRewrite:
         return fixes
 
 
+class Verbatim:
+    """Stands in for the node a plan replaces when the replacement is whole lines of new code written as
+    text (a statement that becomes a function and a call): what the fix writes is `text` as it is."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def _codegen(self, state) -> None:
+        state.tokens.append(self.text)
+
+
 def fix_of(changes: list[Change], fixes: dict[str, tuple[list[Edit], Plan]]) -> tuple[str, Fix] | None:
     """The words and the fix of the changes one rule made to a call (`fixes` from `CallRewrite.fixes`):
     unsafe when any change is; None when none of them can be fixed."""
