@@ -12,7 +12,7 @@ import libcst as cst
 
 from kerasfix.context import parse
 from kerasfix.findings import Edit, Fix, Requirement
-from kerasfix.names import ImportTable, canonical, dotted, normalise_root, style_of, styled_module
+from kerasfix.names import ImportTable, canonical, dotted, normalise_root, style_of, styled_module, writable
 from kerasfix.positions import apply_edits, changed_span, changed_text, code_spans, page_free
 from kerasfix.segments import is_large, parts
 from kerasfix.source import Source
@@ -241,7 +241,7 @@ def _modern_host(table: ImportTable, module: str, replace: dict, style: str) -> 
         if not isinstance(statement, cst.ImportFrom) or isinstance(statement.names, cst.ImportStar):
             continue
         raw, modern = module_of(statement)
-        if modern == module and normalise_root(raw) == modern and (style == "tf.keras" or style_of(raw) == style):
+        if modern == module and normalise_root(raw) == modern and writable(raw) and (style == "tf.keras" or style_of(raw) == style):
             if all(id(alias) in replace and not replace[id(alias)] for alias in statement.names):
                 continue  # about to be emptied
             return statement

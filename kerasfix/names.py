@@ -55,6 +55,13 @@ def canonical(raw: str) -> str | None:
     return symbols.get(name, name)
 
 
+def writable(raw: str) -> bool:
+    """Whether a fix may write a new name through this raw Keras module: its public spellings
+    (`keras...`, `tensorflow.keras...`) only. Others that read as Keras (`tensorflow.python.keras`,
+    TensorFlow's frozen private copy of Keras 2) hold what they held; a Keras 3 name is not in them."""
+    return raw in ("keras", "tensorflow.keras") or raw.startswith(("keras.", "tensorflow.keras."))
+
+
 def style_of(raw: str) -> str:
     """`tf.keras` when a raw name is spelled through TensorFlow, else `keras`."""
     return "tf.keras" if raw.startswith("tensorflow") else "keras"

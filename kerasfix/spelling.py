@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from kerasfix.findings import Requirement, Written
-from kerasfix.names import canonical, dotted, normalise_root, style_of, styled_module
+from kerasfix.names import canonical, dotted, normalise_root, style_of, styled_module, writable
 from kerasfix.scopes import Scopes
 
 _BUILTINS = frozenset(dir(builtins))
@@ -122,7 +122,7 @@ def _through_callee(ctx, func: cst.Attribute, module: str, short: str) -> list[s
     found: list[str] = []
     base_raw = ctx.imports.resolve(func.value)
     base = dotted(func.value)
-    if base_raw is None or base is None:
+    if base_raw is None or base is None or not writable(base_raw):
         return found
     if normalise_root(base_raw) == module:
         found.append(f"{base}.{short}")
@@ -151,7 +151,7 @@ def _through_modules(ctx, symbol: str, through_tensorflow: bool = True) -> list[
     for name, binding in ctx.imports.bindings.items():
         raw = binding.raw
         root = normalise_root(raw)
-        if root is not None and symbol.startswith(root + "."):
+        if root is not None and writable(raw) and symbol.startswith(root + "."):
             found.add(name + symbol[len(root):])
         elif raw == "tensorflow":
             through_tf.add(f"{name}.{symbol}")

@@ -292,3 +292,29 @@ def test_a_star_import_after_other_code_is_still_above_the_new_import():
     lines = result.text.splitlines()
     assert lines[2:4] == ["from rl.util import *", "from keras import ops as keras_ops"], result.text
     assert lines[4] == "y = keras_ops.sqrt(keras_ops.maximum(x, 0.0))"
+
+
+@pytest.mark.parametrize(
+    ("program", "written", "imported"),
+    [
+        # TensorFlow's private copy of Keras 2 reads as Keras, but has no Keras 3 name: nothing is
+        # added to its import, nor written through a module bound from it
+        (
+            "from tensorflow.python.keras import backend as K\n\ndef f(x):\n    return K.reverse(x, axes=1)\n",
+            "ops.flip(x, axis=1)",
+            "from tensorflow.keras import ops\n",
+        ),
+        (
+            "import tensorflow.python.keras.backend as K\nimport tensorflow.python.keras.layers as KL\n"
+            "def f(a, b):\n    return KL.merge([a, b], mode='concat')\n",
+            "concatenate([a, b])",
+            "from tensorflow.keras.layers import concatenate\n",
+        ),
+    ],
+)
+def test_no_new_name_is_written_through_tensorflows_private_keras(program, written, imported):
+    fixed = migrated(program, Settings(enabled=registry.select(["ALL"], []), unsafe_fixes=True, target="tf.keras")).text
+    assert written in fixed, fixed
+    assert imported in fixed, fixed
+    assert "tensorflow.python.keras import backend as K\n" in fixed or "import tensorflow.python.keras.backend as K\n" in fixed
+    compile(fixed, "fixed.py", "exec")
