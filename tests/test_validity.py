@@ -42,6 +42,10 @@ def migrate(text: str, select: str = "ALL", unsafe: bool = False, target: str = 
         ("from keras.engine.training import Model\n", "from keras.models import Model\n"),
         ("from tensorflow.keras.optimizers.legacy import Adam\n", "from tensorflow.keras.optimizers import Adam\n"),
         ("from tensorflow.python.keras.layers.core import Dense\n", "from tensorflow.keras.layers import Dense\n"),
+        # TensorFlow's private copy of Keras 2 through its public root (deepctr imports LSTM this way)
+        ("from tensorflow.python.keras.layers import LSTM, Layer\n", "from tensorflow.keras.layers import LSTM, Layer\n"),
+        ("from tensorflow.python.keras import backend as K\n", "from tensorflow.keras import backend as K\n"),
+        ("import tensorflow.python.keras.layers as L\nd = L.Dense(1)\n", "import tensorflow.keras.layers as L\nd = L.Dense(1)\n"),
         ("from keras.layers.pooling import *\n", "from keras.layers import *\n"),
         ("from keras import objectives\nf = objectives.mean_squared_error\n", "from keras import losses as objectives\nf = objectives.mean_squared_error\n"),
         ("from keras.layers import core\nd = core.Dense(1)\n", "from keras import layers as core\nd = core.Dense(1)\n"),

@@ -52,6 +52,11 @@ def _root(raw: str) -> str | None:
     return _ROOT_SPELLING.get(root, root)
 
 
+def _private(raw: str) -> bool:
+    """Whether a raw module path goes through a private root (`tensorflow.python.keras...`)."""
+    return any(raw == root or raw.startswith(root + ".") for root in _ROOT_SPELLING)
+
+
 def _spelled(root: str, module: str) -> str:
     """A canonical module spelled with a root: (`tensorflow.keras`, `keras.layers`) -> `tensorflow.keras.layers`."""
     return root + module[len("keras"):]
@@ -139,7 +144,10 @@ KF303 = RuleSpec(
         "`import keras.utils.np_utils as np_utils` -> `import keras.utils as np_utils`, so `np_utils.X` still "
         "works. Spelled-out uses such as `keras.layers.core.Dense` become `keras.layers.Dense`. The import "
         "keeps its root (`tensorflow.keras...` stays `tensorflow.keras...`). `keras.wrappers.scikit_learn` "
-        "is reported: it has no Keras 3 module."
+        "is reported: it has no Keras 3 module. Imports through `tensorflow.python.keras` (TensorFlow's private "
+        "copy of Keras 2, which code written for TensorFlow 2.0-2.5 often used) are spelled through the public "
+        "`tensorflow.keras`: TensorFlow 2.16 emptied the private copy (`cannot import name 'LSTM' from "
+        "'tensorflow.python.keras.layers'`)."
     ),
     why=(
         "Keras 3 has none of these modules: `ModuleNotFoundError: No module named 'keras.layers.core'`, at "
@@ -169,6 +177,10 @@ KF303 = RuleSpec(
             "from keras.layers import Input\nfrom keras.models import Model\n",
         ),
         Example("import keras\nlayer = keras.layers.core.Dense(10)\n", "import keras\nlayer = keras.layers.Dense(10)\n"),
+        Example(
+            "from tensorflow.python.keras import backend as K\nfrom tensorflow.python.keras.layers import LSTM, Layer\n",
+            "from tensorflow.keras import backend as K\nfrom tensorflow.keras.layers import LSTM, Layer\n",
+        ),
         Example("from keras.layers.core import Dense, MaxoutDense2\n"),
         Example("from keras.wrappers.scikit_learn import KerasClassifier\n"),
         Example(
@@ -218,6 +230,9 @@ class LegacyModuleChecker(Checker):
             return
         root = _root(raw)
         legacy = _legacy_of(name)
+        if legacy is None and _private(raw):
+            self._private_import(node, raw, name, root)
+            return
         if isinstance(node.names, cst.ImportStar):
             if legacy is not None:
                 target = _spelled(root, legacy_modules()[legacy])
@@ -225,6 +240,17 @@ class LegacyModuleChecker(Checker):
                 self.report(node, "KF303", f"`{raw}` does not exist in Keras 3; import from `{target}`", fix)
             return
         self._from_import(node, raw, name, root, legacy)
+
+    def _private_import(self, node: cst.ImportFrom, raw: str, name: str, root: str) -> None:
+        """`from tensorflow.python.keras.layers import LSTM`: the same module through the public root, when
+        Keras 3 has it. Names Keras 3 lacks stay as they are for the rules that know them (KF376 for backend
+        functions, KF301 for the rest): the private module lacks them too."""
+        if api.exports(name) is None:
+            return
+        target = _spelled(root, name)
+        fix = make_fix("safe", f"Import from `{target}`", [self._replace(node.module, target)])
+        self.report(node, "KF303", f"`{raw}` is TensorFlow's private copy of Keras 2, emptied in TensorFlow 2.16; "
+                    f"import from `{target}`", fix)
 
     def _from_import(self, node: cst.ImportFrom, raw: str, name: str, root: str, legacy: str | None) -> None:
         groups: dict[str, list[cst.ImportAlias]] = {}
@@ -337,6 +363,12 @@ class LegacyModuleChecker(Checker):
                 self.report(node, "KF303", removed_modules()[removed])
                 return
             legacy = _legacy_of(name)
+            if legacy is None and _private(raw) and api.exports(name) is not None:
+                # `import tensorflow.python.keras.layers as L`: the public module of the same name
+                target = _spelled(_root(raw), name)
+                edits.append(self._replace(alias.name, target))
+                messages.append(f"`{raw}` is TensorFlow's private copy of Keras 2, emptied in TensorFlow 2.16; import `{target}`")
+                continue
             if legacy is None or name != legacy:
                 continue
             target = _spelled(_root(raw), legacy_modules()[legacy])
