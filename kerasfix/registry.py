@@ -123,6 +123,7 @@ def checker_types() -> tuple[type[Checker], ...]:
     from kerasfix.checks.modules import LegacyModuleChecker
     from kerasfix.checks.noqa import UnusedNoqaChecker
     from kerasfix.checks.portable import PortableChecker
+    from kerasfix.checks.tensor_shapes import TensorShapeChecker
     from kerasfix.checks.transforms import TRANSFORMS
     from kerasfix.checks.validity import ValidityChecker
 
@@ -131,7 +132,7 @@ def checker_types() -> tuple[type[Checker], ...]:
     ruledata.check_catalogue(TRANSFORMS)
     return (
         LegacyFunctionalChecker, CatalogueChecker, GraphChecker, LegacyModuleChecker, ValidityChecker, CustomLayerChecker,
-        PortableChecker, ImageDatasetChecker, InitializerFunctionChecker, UnusedNoqaChecker,
+        PortableChecker, ImageDatasetChecker, InitializerFunctionChecker, TensorShapeChecker, UnusedNoqaChecker,
     )
 
 

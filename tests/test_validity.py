@@ -42,10 +42,6 @@ def migrate(text: str, select: str = "ALL", unsafe: bool = False, target: str = 
         ("from keras.engine.training import Model\n", "from keras.models import Model\n"),
         ("from tensorflow.keras.optimizers.legacy import Adam\n", "from tensorflow.keras.optimizers import Adam\n"),
         ("from tensorflow.python.keras.layers.core import Dense\n", "from tensorflow.keras.layers import Dense\n"),
-        # TensorFlow's private copy of Keras 2 through its public root (deepctr imports LSTM this way)
-        ("from tensorflow.python.keras.layers import LSTM, Layer\n", "from tensorflow.keras.layers import LSTM, Layer\n"),
-        ("from tensorflow.python.keras import backend as K\n", "from tensorflow.keras import backend as K\n"),
-        ("import tensorflow.python.keras.layers as L\nd = L.Dense(1)\n", "import tensorflow.keras.layers as L\nd = L.Dense(1)\n"),
         ("from keras.layers.pooling import *\n", "from keras.layers import *\n"),
         ("from keras import objectives\nf = objectives.mean_squared_error\n", "from keras import losses as objectives\nf = objectives.mean_squared_error\n"),
         ("from keras.layers import core\nd = core.Dense(1)\n", "from keras import layers as core\nd = core.Dense(1)\n"),
@@ -62,6 +58,27 @@ def migrate(text: str, select: str = "ALL", unsafe: bool = False, target: str = 
 def test_legacy_module_paths_are_rewritten(before: str, after: str) -> None:
     assert "KF303" in codes(before)
     assert migrate(before, select="KF303") == after
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        # TensorFlow's private copy of Keras 2 through its public root (deepctr imports LSTM this way)
+        ("from tensorflow.python.keras.layers import LSTM, Layer\n", "from tensorflow.keras.layers import LSTM, Layer\n"),
+        ("from tensorflow.python.keras import backend as K\n", "from tensorflow.keras import backend as K\n"),
+        ("import tensorflow.python.keras.layers as L\nd = L.Dense(1)\n", "import tensorflow.keras.layers as L\nd = L.Dense(1)\n"),
+        ("import os, tensorflow.python.keras.models\n", "import os, tensorflow.keras.models\n"),
+    ],
+)
+def test_private_keras_paths_are_spelled_through_the_public_root(before: str, after: str) -> None:
+    assert codes(before) == ["KF304"]
+    assert migrate(before, select="KF304") == after
+
+
+def test_a_private_module_keras_3_lacks_and_a_legacy_one_below_the_private_root_are_not_kf304() -> None:
+    assert "KF304" not in codes("from tensorflow.python.keras.engine.topology import Layer\n")
+    assert codes("from tensorflow.python.keras.engine.topology import Layer\n") == ["KF303"]
+    assert "KF304" not in codes("from tensorflow.python.keras.utils.tf_utils import smart_cond\n")
 
 
 def test_names_with_another_home_are_split_keeping_comments_and_parentheses() -> None:

@@ -165,3 +165,13 @@ def test_op_layers_without_weights_are_left_out_of_the_layer_comparison() -> Non
     # a Dense where the original had an operation is still a difference
     shapes_ok, params_ok, differences = compare_layers([op, dense], [dict(dense, name="extra"), dense])
     assert not shapes_ok and differences
+
+
+def test_imports_through_the_private_keras_copy_do_not_make_a_program_keras_1() -> None:
+    """`tensorflow.python.keras` is tf.keras 2 (KF304), not Keras 1: the real Keras 2 stays the oracle, while a
+    legacy module path below the same root (KF303) is Keras 1/2.0 code the compatibility layer runs."""
+    from kerasfix.verify import backends
+
+    tf_keras_2 = "from tensorflow.python.keras.layers import Dense, Layer\nfrom tensorflow.python.keras import backend as K\n"
+    assert backends.keras1_codes(tf_keras_2) == []
+    assert backends.keras1_codes("from tensorflow.python.keras.layers.core import Dense\n") == ["KF303"]

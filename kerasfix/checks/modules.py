@@ -144,10 +144,7 @@ KF303 = RuleSpec(
         "`import keras.utils.np_utils as np_utils` -> `import keras.utils as np_utils`, so `np_utils.X` still "
         "works. Spelled-out uses such as `keras.layers.core.Dense` become `keras.layers.Dense`. The import "
         "keeps its root (`tensorflow.keras...` stays `tensorflow.keras...`). `keras.wrappers.scikit_learn` "
-        "is reported: it has no Keras 3 module. Imports through `tensorflow.python.keras` (TensorFlow's private "
-        "copy of Keras 2, which code written for TensorFlow 2.0-2.5 often used) are spelled through the public "
-        "`tensorflow.keras`: TensorFlow 2.16 emptied the private copy (`cannot import name 'LSTM' from "
-        "'tensorflow.python.keras.layers'`)."
+        "is reported: it has no Keras 3 module."
     ),
     why=(
         "Keras 3 has none of these modules: `ModuleNotFoundError: No module named 'keras.layers.core'`, at "
@@ -177,10 +174,6 @@ KF303 = RuleSpec(
             "from keras.layers import Input\nfrom keras.models import Model\n",
         ),
         Example("import keras\nlayer = keras.layers.core.Dense(10)\n", "import keras\nlayer = keras.layers.Dense(10)\n"),
-        Example(
-            "from tensorflow.python.keras import backend as K\nfrom tensorflow.python.keras.layers import LSTM, Layer\n",
-            "from tensorflow.keras import backend as K\nfrom tensorflow.keras.layers import LSTM, Layer\n",
-        ),
         Example("from keras.layers.core import Dense, MaxoutDense2\n"),
         Example("from keras.wrappers.scikit_learn import KerasClassifier\n"),
         Example(
@@ -191,8 +184,42 @@ KF303 = RuleSpec(
 )
 
 
+KF304 = RuleSpec(
+    code="KF304",
+    name="private-keras-path",
+    summary="Imports through `tensorflow.python.keras`, TensorFlow's private copy of Keras 2, emptied in TensorFlow 2.16",
+    fix_safety="safe",
+    removed_in="3.0",
+    what=(
+        "Spells imports through `tensorflow.python.keras` (TensorFlow's private copy of Keras, which code written "
+        "for TensorFlow 2.0-2.5 often imported from) through the public `tensorflow.keras`: "
+        "`from tensorflow.python.keras.layers import LSTM` -> `from tensorflow.keras.layers import LSTM`, "
+        "`from tensorflow.python.keras import backend as K` -> `from tensorflow.keras import backend as K`, "
+        "`import tensorflow.python.keras.layers as L` -> `import tensorflow.keras.layers as L`. Only modules "
+        "Keras 3 has are rewritten; legacy module paths below the private root (`tensorflow.python.keras.layers.core`) "
+        "are KF303's. A name Keras 3 lacks stays for the rule that knows it (KF376 for backend functions, KF301 "
+        "for the rest): the private module lacks it too."
+    ),
+    why=(
+        "TensorFlow 2.16 and later keep only a stub of `tensorflow.python.keras`: "
+        "`ImportError: cannot import name 'LSTM' from 'tensorflow.python.keras.layers'` at the top of the program. "
+        "Up to TensorFlow 2.5 the private path and `tf.keras` were one module, so the public spelling names the "
+        "same classes."
+    ),
+    fix_note="Safe: the module is the public spelling of the one the program imported.",
+    examples=(
+        Example(
+            "from tensorflow.python.keras import backend as K\nfrom tensorflow.python.keras.layers import LSTM, Layer\n",
+            "from tensorflow.keras import backend as K\nfrom tensorflow.keras.layers import LSTM, Layer\n",
+        ),
+        Example("import tensorflow.python.keras.models as M\nm = M.Sequential()\n", "import tensorflow.keras.models as M\nm = M.Sequential()\n"),
+        Example("from tensorflow.keras.layers import LSTM\nfrom tensorflow.python.ops import math_ops\n", valid=True),
+    ),
+)
+
+
 class LegacyModuleChecker(Checker):
-    specs = (KF303,)
+    specs = (KF303, KF304)
     tokens = ("keras",)
 
     def __init__(self, ctx) -> None:
@@ -249,7 +276,7 @@ class LegacyModuleChecker(Checker):
             return
         target = _spelled(root, name)
         fix = make_fix("safe", f"Import from `{target}`", [self._replace(node.module, target)])
-        self.report(node, "KF303", f"`{raw}` is TensorFlow's private copy of Keras 2, emptied in TensorFlow 2.16; "
+        self.report(node, "KF304", f"`{raw}` is TensorFlow's private copy of Keras 2, emptied in TensorFlow 2.16; "
                     f"import from `{target}`", fix)
 
     def _from_import(self, node: cst.ImportFrom, raw: str, name: str, root: str, legacy: str | None) -> None:
@@ -366,8 +393,8 @@ class LegacyModuleChecker(Checker):
             if legacy is None and _private(raw) and api.exports(name) is not None:
                 # `import tensorflow.python.keras.layers as L`: the public module of the same name
                 target = _spelled(_root(raw), name)
-                edits.append(self._replace(alias.name, target))
-                messages.append(f"`{raw}` is TensorFlow's private copy of Keras 2, emptied in TensorFlow 2.16; import `{target}`")
+                fix = make_fix("safe", f"Import `{target}`", [self._replace(alias.name, target)])
+                self.report(alias, "KF304", f"`{raw}` is TensorFlow's private copy of Keras 2, emptied in TensorFlow 2.16; import `{target}`", fix)
                 continue
             if legacy is None or name != legacy:
                 continue
