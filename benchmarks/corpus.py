@@ -25,7 +25,8 @@ Prints a table; writes everything to benchmarks/results/corpus.json (or --output
 
 Usage:
   python benchmarks/corpus.py                # fetch if needed, measure check/migrate
-  python benchmarks/corpus.py --verify       # and kerasfix verify (minutes)
+  python benchmarks/corpus.py --verify       # and kerasfix verify (minutes; `pip install -e '.[verify,corpus]'`
+                                             # first, or the packages that need scikit-image are skipped)
   python benchmarks/corpus.py --keep DIR     # keep the migrated copy in DIR to look at
 """
 
