@@ -21,6 +21,26 @@ def _tables() -> tuple[list[tuple[str, str]], list[tuple[str, str]], dict[str, s
     return roots, modules, dict(data["symbols"])
 
 
+@dataclass(frozen=True)
+class Provider:
+    """A function that returns Keras modules (rules/names.toml `providers`): keras_applications'
+    `backend, layers, models, utils = get_submodules_from_kwargs(kwargs)`."""
+
+    name: str
+    returns: tuple[str, ...]  # the modules it returns, in order (`keras.backend`, ...)
+    modules: tuple[str, ...]  # the modules it is imported from
+    parameters: dict  # function defined beside it -> {parameter: module}
+
+
+@functools.lru_cache(maxsize=1)
+def providers() -> dict[str, Provider]:
+    """The functions that hand a program Keras's modules, by name."""
+    found = {}
+    for name, data in ruledata.load("names").get("providers", {}).items():
+        found[name] = Provider(name, tuple(data["returns"]), tuple(data.get("modules", ())), dict(data.get("parameters", {})))
+    return found
+
+
 def normalise_root(raw: str) -> str | None:
     """`tensorflow.keras.layers.Dense` -> `keras.layers.Dense`; None when the name is not Keras."""
     roots, _, _ = _tables()
@@ -99,6 +119,23 @@ class Binding:
     pending: bool = False
     # Bound by an import inside a function or class body: not seen everywhere in the file.
     nested: bool = False
+    # Unpacked from a call of a provider (`backend, layers, ... = get_submodules_from_kwargs(kwargs)`),
+    # at module level or declared `global`: not an import, so no import statement to tidy or extend.
+    provided: bool = False
+
+
+class _Unpacked:
+    """The value of one name unpacked from a call (`a, b = f(x)`): which call, and at which position."""
+
+    __slots__ = ("call", "index")
+
+    def __init__(self, call: cst.Call, index: int) -> None:
+        self.call, self.index = call, index
+
+
+def _is_placeholder(value) -> bool:
+    """`backend = None`: a module-level stand-in until a builder sets the name (`global backend`)."""
+    return isinstance(value, cst.Name) and value.value == "None"
 
 
 @dataclass
@@ -113,7 +150,14 @@ class ImportTable:
     # assignment, a parameter, a loop variable) and nothing binds at module level: the import holds
     # everywhere but inside those definitions (name -> the definitions, the innermost def or class).
     shadowed_in: dict[str, list[cst.CSTNode]] = field(default_factory=dict)
+    # A name a function unpacks from a provider for itself (no `global`), or a parameter of a function the
+    # provider's table lists: what it means inside that function (name -> [(the function, raw module)]).
+    provided_in: dict[str, list[tuple[cst.CSTNode, str]]] = field(default_factory=dict)
+    # Providers the file imports from its own package (`from . import get_submodules_from_kwargs`) or
+    # defines (local name -> provider name); absolute imports resolve through `bindings`.
+    provider_names: dict[str, str] = field(default_factory=dict)
     _hidden: dict[str, set[int]] = field(default_factory=dict, repr=False, compare=False)
+    _provided: dict[str, dict[int, str]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def scan(cls, module: cst.Module, inherited: "ImportTable | None" = None) -> "ImportTable":
@@ -123,7 +167,10 @@ class ImportTable:
         earlier = set(table.local_names)
         assignments: list[tuple[str, cst.BaseExpression | None, cst.CSTNode | None]] = []
         escaped: set[str] = set()  # declared `global` or `nonlocal` somewhere: bound beyond its definition
-        table._scan_body(module.body, assignments, escaped=escaped)
+        defined: list[cst.FunctionDef] = []  # module-level functions, for providers and their `parameters`
+        table._scan_body(module.body, assignments, escaped=escaped, defined=defined)
+        table._find_providers(defined)
+        before = dict(table.bindings)
         # `Dense = keras.layers.Dense` aliases a Keras name; any other rebinding shadows the import: in the
         # whole file when it is at module level, else only inside the definition that binds it.
         file_wide: set[str] = set()
@@ -141,19 +188,26 @@ class ImportTable:
         earlier_scoped = set(table.shadowed_in)  # an earlier part of a large file bound it in definitions only
         for name in table.local_names:
             binding = table.bindings.get(name)
-            if binding is None:
-                continue
+            if binding is None or binding.provided:
+                continue  # a provided name is decided by _bind_provided
             local_only = name in scoped or name in earlier_scoped
             if local_only and name not in file_wide and (name not in earlier or name in earlier_scoped) and binding.statement is not None:
                 table.shadowed_in[name] = scoped.get(name, [])
                 continue
             table.bindings.pop(name)
             table.shadowed_in.pop(name, None)
+        table._bind_provided(assignments, escaped, before, defined)
         return table
 
     def copy(self) -> "ImportTable":
         return ImportTable(
-            dict(self.bindings), list(self.star_modules), set(self.local_names), list(self.import_statements), dict(self.shadowed_in)
+            dict(self.bindings),
+            list(self.star_modules),
+            set(self.local_names),
+            list(self.import_statements),
+            dict(self.shadowed_in),
+            {name: list(places) for name, places in self.provided_in.items()},
+            dict(self.provider_names),
         )
 
     def with_pending(self, requirements) -> "ImportTable":
@@ -166,11 +220,17 @@ class ImportTable:
         return table
 
     def _scan_body(
-        self, body, assignments: list, nested: bool = False, region: cst.CSTNode | None = None, escaped: set[str] | None = None
+        self,
+        body,
+        assignments: list,
+        nested: bool = False,
+        region: cst.CSTNode | None = None,
+        escaped: set[str] | None = None,
+        defined: list | None = None,
     ) -> None:
         """Adds the file's imports to the table, and to `assignments` every other binding as (name, value
         or None, the innermost def or class holding it, None at module level); `escaped` gathers the
-        names declared `global` or `nonlocal`."""
+        names declared `global` or `nonlocal`, `defined` the module-level functions."""
         escaped = set() if escaped is None else escaped
         for statement in body:
             smalls = None
@@ -184,7 +244,10 @@ class ImportTable:
                         self._add_import(small, nested)
                     elif isinstance(small, cst.Assign):
                         for target in small.targets:
-                            self._bind_target(target.target, small.value, assignments, region)
+                            if isinstance(target.target, (cst.Tuple, cst.List)) and isinstance(small.value, cst.Call):
+                                self._bind_unpacked(target.target, small.value, assignments, region)
+                            else:
+                                self._bind_target(target.target, small.value, assignments, region)
                     elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
                         self._bind_target(small.target, None, assignments, region)
                     elif isinstance(small, (cst.Global, cst.Nonlocal)):
@@ -194,6 +257,8 @@ class ImportTable:
                 assignments.append((statement.name.value, None, region))
                 if isinstance(statement, cst.FunctionDef):
                     self._bind_parameters(statement.params, assignments, statement)
+                    if region is None and defined is not None:
+                        defined.append(statement)
             if isinstance(statement, cst.For):
                 self._bind_target(statement.target, None, assignments, region)
             if isinstance(statement, cst.With):
@@ -203,7 +268,7 @@ class ImportTable:
             inner = nested or isinstance(statement, (cst.FunctionDef, cst.ClassDef))
             within = statement if isinstance(statement, (cst.FunctionDef, cst.ClassDef)) else region
             for child in _child_bodies(statement):
-                self._scan_body(child, assignments, inner, within, escaped)
+                self._scan_body(child, assignments, inner, within, escaped, defined)
 
     def _bind_parameters(self, params: cst.Parameters, assignments: list, function: cst.FunctionDef) -> None:
         for param in (*params.posonly_params, *params.params, *params.kwonly_params):
@@ -211,6 +276,117 @@ class ImportTable:
         for star in (params.star_arg, params.star_kwarg):
             if isinstance(star, cst.Param):
                 assignments.append((star.name.value, None, function))
+
+    def _bind_unpacked(self, target: cst.Tuple | cst.List, call: cst.Call, assignments: list, region) -> None:
+        """`a, b, c = f(x)`: each name with its position in the call's result (a starred target ends it)."""
+        for index, element in enumerate(target.elements):
+            if isinstance(element, cst.StarredElement):
+                self._bind_target(element, None, assignments, region)
+                for rest in target.elements[index + 1:]:
+                    self._bind_target(rest.value, None, assignments, region)
+                return
+            if isinstance(element.value, cst.Name):
+                assignments.append((element.value.value, _Unpacked(call, index), region))
+            else:
+                self._bind_target(element.value, None, assignments, region)
+
+    def _find_providers(self, defined: list[cst.FunctionDef]) -> None:
+        """The providers the file imports from its own package or defines itself (`provider_names`)."""
+        known = providers()
+        if not known:
+            return
+        for statement in self.import_statements:
+            if not isinstance(statement, cst.ImportFrom) or not statement.relative or isinstance(statement.names, cst.ImportStar):
+                continue
+            for alias in statement.names:
+                if isinstance(alias.name, cst.Name) and alias.name.value in known:
+                    local = alias.asname.name if alias.asname is not None else alias.name
+                    if isinstance(local, cst.Name):
+                        self.provider_names[local.value] = alias.name.value
+        for function in defined:
+            provider = known.get(function.name.value)
+            if provider is not None and _returns_tuple_of(function, len(provider.returns)):
+                self.provider_names[function.name.value] = provider.name
+
+    def _provider_of(self, func: cst.BaseExpression) -> Provider | None:
+        """The provider a call's callee names, or None."""
+        known = providers()
+        if isinstance(func, cst.Name) and func.value in self.provider_names:
+            return known.get(self.provider_names[func.value])
+        raw = self.resolve(func)
+        if raw is None or "." not in raw:
+            return None
+        module, name = raw.rsplit(".", 1)
+        provider = known.get(name)
+        return provider if provider is not None and module in provider.modules else None
+
+    def _bind_provided(self, assignments: list, escaped: set[str], before: dict[str, Binding], defined: list) -> None:
+        """Binds the names unpacked from a provider's call to the modules it returns: in the whole file
+        when the unpacking is at module level or the name is declared `global` and nothing else binds it
+        there (a `None` placeholder aside; a definition that binds it for itself hides it there), else in
+        the function that unpacks it; and the `parameters` of the functions defined beside a provider."""
+        known = providers()
+        wanted = {
+            name for name, value, _ in assignments
+            if isinstance(value, _Unpacked) and known and self._provider_of(value.call.func) is not None
+        }
+        wanted.update(name for name, binding in self.bindings.items() if binding.provided)
+        by_name: dict[str, list[tuple[object, cst.CSTNode | None]]] = {}
+        if wanted:
+            for name, value, region in assignments:
+                if name in wanted:
+                    by_name.setdefault(name, []).append((value, region))
+        for name, entries in by_name.items():
+            inherited = self.bindings.get(name)
+            inherited = inherited if inherited is not None and inherited.provided else None
+            found: list[tuple[str, cst.CSTNode | None]] = []
+            blockers: list[cst.CSTNode | None] = []
+            for value, region in entries:
+                raw = None
+                if isinstance(value, _Unpacked):
+                    provider = self._provider_of(value.call.func)
+                    if provider is not None and value.index < len(provider.returns):
+                        raw = provider.returns[value.index]
+                if raw is not None:
+                    found.append((raw, region))
+                elif not (_is_placeholder(value) and (region is None or name in escaped)):
+                    blockers.append(region)
+            if not found and inherited is None:
+                continue
+            wide = {raw for raw, region in found if region is None or name in escaped}
+            if inherited is not None:
+                wide.add(inherited.raw)
+            everywhere = [region for region in blockers if region is None or name in escaped]
+            local = [region for region in blockers if region is not None and name not in escaped]
+            imported = before.get(name)
+            clash = imported is not None and not imported.provided and (
+                len(wide) != 1 or canonical(imported.raw) != canonical(next(iter(wide)))
+            )
+            if len(wide) == 1 and not everywhere and not clash:
+                self.bindings[name] = Binding(name, next(iter(wide)), provided=True)
+                self.local_names.add(name)
+                if local:
+                    self.shadowed_in[name] = [*self.shadowed_in.get(name, []), *local]
+                    self._hidden.pop(name, None)
+            elif inherited is not None:
+                self.bindings.pop(name, None)
+                self.shadowed_in.pop(name, None)
+            for raw, region in found:
+                if region is None or name in escaped or not isinstance(region, cst.FunctionDef):
+                    continue
+                if not any(blocker is region for blocker in local):  # the function binds it otherwise too
+                    self.provided_in.setdefault(name, []).append((region, raw))
+                    self._provided.pop(name, None)
+        providing = [
+            known[function.name.value] for function in defined
+            if function.name.value in known and _returns_tuple_of(function, len(known[function.name.value].returns))
+        ]
+        for provider in providing:  # the file defines the provider: its package's __init__.py
+            for function in defined:
+                for parameter, module in provider.parameters.get(function.name.value, {}).items():
+                    if parameter in _parameter_names(function.params) and parameter not in escaped:
+                        self.provided_in.setdefault(parameter, []).append((function, module))
+                        self._provided.pop(parameter, None)
 
     def _bind_target(self, target: cst.BaseExpression, value, assignments: list, region: cst.CSTNode | None = None) -> None:
         if isinstance(target, cst.Name):
@@ -261,6 +437,10 @@ class ImportTable:
             node = node.value
         if not isinstance(node, cst.Name):
             return None
+        if node.value in self.provided_in:
+            provided = self._provided_uses(node.value).get(id(node))
+            if provided is not None:
+                return ".".join([provided, *reversed(attributes)])
         if node.value in self.shadowed_in and id(node) in self._hidden_uses(node.value):
             return None  # a local variable of the function (or class) it is used in
         base = self._resolve_name(node.value)
@@ -281,6 +461,24 @@ class ImportTable:
                     found.add(id(node))
                 pending.extend(node.children)
             self._hidden[name] = found
+        return found
+
+    def _provided_uses(self, name: str) -> dict[int, str]:
+        """The ids of the `name` nodes inside the functions that take `name` from a provider, each with
+        the module it means there; not inside a definition nested there that binds `name` for itself."""
+        found = self._provided.get(name)
+        if found is None:
+            found = {}
+            for function, raw in self.provided_in[name]:
+                pending: list[cst.CSTNode] = [function.body]
+                while pending:
+                    node = pending.pop()
+                    if type(node) is cst.Name and node.value == name:
+                        found[id(node)] = raw
+                    elif isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)) and _binds_for_itself(node, name):
+                        continue
+                    pending.extend(node.children)
+            self._provided[name] = found
         return found
 
     def _resolve_name(self, name: str) -> str | None:
@@ -306,6 +504,64 @@ class ImportTable:
 
     def uses_star(self, name: str) -> bool:
         return name not in self.bindings and bool(self.star_modules)
+
+
+def _parameter_names(params: cst.Parameters) -> set[str]:
+    names = {param.name.value for param in (*params.posonly_params, *params.params, *params.kwonly_params)}
+    names.update(star.name.value for star in (params.star_arg, params.star_kwarg) if isinstance(star, cst.Param))
+    return names
+
+
+def _returns_tuple_of(function: cst.FunctionDef, count: int) -> bool:
+    """Whether a function's own body ends by returning a tuple of `count` values (`return a, b, c, d`)."""
+    body = function.body.body if isinstance(function.body, cst.IndentedBlock) else [function.body]
+    last = body[-1] if body else None
+    smalls = last.body if isinstance(last, cst.SimpleStatementLine) else [last]
+    returned = smalls[-1] if smalls else None
+    if not isinstance(returned, cst.Return) or not isinstance(returned.value, cst.Tuple):
+        return False
+    elements = returned.value.elements
+    return len(elements) == count and not any(isinstance(element, cst.StarredElement) for element in elements)
+
+
+def _binds_for_itself(definition: cst.FunctionDef | cst.Lambda | cst.ClassDef, name: str) -> bool:
+    """Whether a nested definition binds `name` in its own scope (a parameter, an assignment, a loop or
+    `with` target, an import, a nested definition; `nonlocal` or `global` aside), so an enclosing
+    function's `name` is not what it reads. A class body's own binding is conservatively taken for the
+    whole class."""
+    if isinstance(definition, (cst.FunctionDef, cst.Lambda)) and name in _parameter_names(definition.params):
+        return True
+    if isinstance(definition, cst.Lambda):
+        return False
+    binds = declared = False
+    pending: list[cst.CSTNode] = [definition.body]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            binds = binds or node.name.value == name
+            continue  # its own scope
+        if isinstance(node, (cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)):
+            continue
+        if isinstance(node, (cst.Global, cst.Nonlocal)):
+            declared = declared or any(item.name.value == name for item in node.names)
+        elif isinstance(node, (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.For, cst.AsName, cst.NamedExpr)):
+            target = node.name if isinstance(node, cst.AsName) else node.target
+            binds = binds or _target_names(target, name)
+        elif isinstance(node, cst.ImportAlias):
+            local = node.asname.name if node.asname is not None else node.name
+            binds = binds or dotted(local) == name or (dotted(local) or "").split(".")[0] == name
+        pending.extend(node.children)
+    return binds and not declared
+
+
+def _target_names(target: cst.CSTNode, name: str) -> bool:
+    if isinstance(target, cst.Name):
+        return target.value == name
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return any(_target_names(element.value, name) for element in target.elements)
+    if isinstance(target, cst.StarredElement):
+        return _target_names(target.value, name)
+    return False
 
 
 def _child_bodies(statement: cst.CSTNode):

@@ -207,8 +207,20 @@ def _parsed_imports(text: str) -> int | None:
     return found
 
 
+@functools.lru_cache(maxsize=1)
+def provider_words() -> tuple[str, ...]:
+    """The functions that hand a program Keras's modules (rules/names.toml `providers`, keras_applications'
+    `get_submodules_from_kwargs`): a file that names one may use Keras without importing it."""
+    from kerasfix import ruledata
+
+    return tuple(sorted(ruledata.load("names").get("providers", {})))
+
+
 def imports_public_keras(text: str) -> bool:
-    """Whether the text may bind a public Keras name through its imports (see the module docstring)."""
+    """Whether the text may bind a public Keras name through its imports (see the module docstring), or
+    through a function that returns Keras's modules."""
+    if any(word in text for word in provider_words()):
+        return True
     needle = _needle()
     if needle is not None and needle not in text:
         return False  # no spelling of a Keras name lacks this word

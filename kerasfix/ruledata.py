@@ -232,12 +232,31 @@ _DTYPES = Kind(
     _is_table,
     items=Kind("a string", _is_str, form=r"[a-z]+\d*", form_name="a Keras dtype name such as float32"),
 )
+# A function that hands a program Keras's modules (rules/names.toml `providers`, read by kerasfix/names.py).
+_PROVIDER = Record(
+    "provider",
+    {
+        "returns": Key(DOTTED_NAMES, "the Keras modules the function returns, in order", required=True),
+        "modules": Key(
+            Kind("a list of strings", _is_str_list, form=MODULE_NAME.form, form_name="module names such as keras_applications"),
+            "the modules the function is imported from",
+        ),
+        "parameters": Key(
+            Kind("a table of tables of strings", _is_table, items=STRING_TABLE),
+            "functions defined beside it that take a module as an argument: function = { parameter = module }",
+        ),
+    },
+)
 TABLE_FILES: dict[str, dict[str, Key]] = {
     "names": {
         "roots": Key(STRING_TABLE, "module roots that mean Keras (`tensorflow.keras = \"keras\"`)", required=True),
         "modules": Key(STRING_TABLE, "legacy module = the module its names live in now", required=True),
         "symbols": Key(STRING_TABLE, "legacy name = its canonical name", required=True),
         "legacy": Key(Kind("a table", _is_table, fields=_LEGACY), "legacy names some rule knows about"),
+        "providers": Key(
+            Kind("a table of tables", _is_table, items=Kind("a table", _is_table, fields=_PROVIDER)),
+            "functions that return Keras modules: name = what they return and where they come from",
+        ),
     },
     "classes": {
         "keras1_signatures": Key(_SIGNATURES, "Keras 1 positional parameters per class, and `aliases` of those classes"),

@@ -193,6 +193,10 @@ def _plainly_without_keras(path: Path, raw: bytes) -> bool:
     with it, as `migrate` does."""
     if path.suffix != ".py" or b"keras" in raw or b"\x00" in raw:
         return False
+    from kerasfix.prefilter import provider_words
+
+    if any(word.encode() in raw for word in provider_words()):
+        return False  # Keras's modules handed over by a function (`get_submodules_from_kwargs`)
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError:

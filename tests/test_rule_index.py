@@ -84,7 +84,7 @@ def test_old_indexes_are_pruned(cache_dir: Path) -> None:
 
 NEW_ENTRY = '''
 [[change]]
-code = "KF329"
+code = "KF599"  # a code no shipped rule takes (KF5xx beyond the portable range)
 name = "made-up-layer-removed"
 summary = "`MadeUpLayer` was removed"
 why = "A rule added by a test."
@@ -114,13 +114,13 @@ def _run(site: Path, *args: str, importtime: bool = False) -> subprocess.Complet
 
 
 def test_a_new_catalogue_entry_is_selected_on_the_next_run(copy: Path) -> None:
-    before = _run(copy, "check", "--select", "KF329", "model.py")
-    assert before.returncode == 2 and "unknown rule selector 'KF329'" in before.stderr
+    before = _run(copy, "check", "--select", "KF599", "model.py")
+    assert before.returncode == 2 and "unknown rule selector 'KF599'" in before.stderr
     with (copy / "kerasfix" / "rules" / "layers.toml").open("a", encoding="utf-8") as handle:
         handle.write(NEW_ENTRY)
-    after = _run(copy, "check", "--select", "KF329", "model.py")
+    after = _run(copy, "check", "--select", "KF599", "model.py")
     assert after.returncode == 1, after.stderr
-    assert "model.py:2:9: KF329 `MadeUpLayer` was removed" in after.stdout
+    assert "model.py:2:9: KF599 `MadeUpLayer` was removed" in after.stdout
     assert len(list((copy.parent / "cache").glob(f"{registry.INDEX_PREFIX}*.json"))) == 2  # one per catalogue
 
 
@@ -142,5 +142,5 @@ def test_a_broken_catalogue_stops_the_run_with_its_message(copy: Path) -> None:
         handle.write(NEW_ENTRY.replace("symbols =", "symbol ="))
     result = _run(copy, "check", "model.py")
     assert result.returncode == 2
-    assert result.stderr.startswith(f"kerasfix: error: {layers}: change #{number} (KF329): unknown key 'symbol' (did you mean 'symbols'?)")
+    assert result.stderr.startswith(f"kerasfix: error: {layers}: change #{number} (KF599): unknown key 'symbol' (did you mean 'symbols'?)")
     assert "Traceback" not in result.stderr
