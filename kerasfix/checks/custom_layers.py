@@ -1,4 +1,4 @@
-"""KF391-KF397: custom layers written for Keras 1 or 2 that Keras 3 refuses or runs differently."""
+"""KF339, KF391-KF397: custom layers written for Keras 1 or 2 that Keras 3 refuses or runs differently."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ _FILLS = {"tensorflow.zeros": "zeros", "tensorflow.ones": "ones"}
 SHAPE_METHODS = ("build", "compute_output_shape")
 
 IMPORTS = "from tensorflow import keras\n"
+CALL_INPUT = "inputs"  # the name KF339 gives `call`'s first input, as Keras's own layers name it
 
 
 def _spec(code, name, summary, fix_safety, what, why, examples, fix_note="") -> RuleSpec:
@@ -296,7 +297,8 @@ KF395 = _spec(
     "Keras 3 passes `build()` and `compute_output_shape()` a tuple, not a `TensorShape`",
     "safe",
     "Finds, in a custom layer's `build(self, input_shape)` and `compute_output_shape(self, input_shape)`, "
-    "`input_shape.as_list()`, `input_shape[i].value` and `input_shape.ndims`/`.rank`, and rewrites them to "
+    "`input_shape.as_list()`, `input_shape[i].value` and `input_shape.ndims`/`.rank` (also on the loop variable "
+    "of `for shape in input_shape` when the layer takes a list of inputs), and rewrites them to "
     "`list(input_shape)`, `input_shape[i]` and `len(input_shape)`, which mean the same for a `TensorShape` too.",
     "tf.keras 2 gave these methods a `tf.TensorShape` (in TensorFlow 1 with `Dimension` entries). Keras 3 gives a "
     "plain tuple of ints and `None`, so `input_shape.as_list()` raises `AttributeError: 'tuple' object has no "
@@ -315,6 +317,18 @@ KF395 = _spec(
             "        dim = input_shape[-1]\n"
             "        steps = list(input_shape)[1]\n"
             "        self.w = self.add_weight(shape=(dim, steps))\n",
+        ),
+        Example(
+            "import tensorflow as tf\n"
+            "class Pairwise(tf.keras.layers.Layer):\n"
+            "    def build(self, input_shape):\n"
+            "        shapes = [shape.as_list() for shape in input_shape]\n"
+            "        self.w = self.add_weight(shape=(shapes[0][-1], 1))\n",
+            "import tensorflow as tf\n"
+            "class Pairwise(tf.keras.layers.Layer):\n"
+            "    def build(self, input_shape):\n"
+            "        shapes = [list(shape) for shape in input_shape]\n"
+            "        self.w = self.add_weight(shape=(shapes[0][-1], 1))\n",
         ),
         Example(
             "import tensorflow as tf\n"
@@ -392,6 +406,80 @@ KF397 = _spec(
 )
 
 
+KF339 = _spec(
+    "KF339", "call-without-named-input",
+    "A custom layer's `call(self, *args, ...)` names no input: Keras 3 builds the layer with no input shape",
+    "unsafe",
+    "Finds `def call(self, *args, ...)` in a class that subclasses a Keras layer or model: a `call` whose inputs "
+    "all come through `*args`. When the method uses `args` only to pass it on (`super().call(*args, **kwargs)`) "
+    "and does not use the names `inputs` and `training`, the fix names the first input, "
+    "`def call(self, inputs, *args, ...)`, and passes it on in front of every `*args` "
+    "(`super().call(inputs, *args, **kwargs)`). A `call` with `**kwargs` also gets `training=None`, put back into "
+    "`kwargs` first thing (`kwargs[\"training\"] = training`), where Keras 2 had put it.",
+    "Keras 2 always passed a layer's input to `call` as its first positional argument, so a subclass that only "
+    "changed how the base layer is called could take everything as `*args, **kwargs`. Keras 3 reads `call`'s "
+    "signature instead: it builds the layer from the shapes of `call`'s named parameters, leaving out `*args` and "
+    "`**kwargs`, so `build()` is given `None` and a layer whose `build` reads the shape fails when it is first "
+    "called (`BatchNormalization`: `TypeError: 'NoneType' object is not subscriptable`). Keras 3 also passes "
+    "`training` only to a `call` that names it, where Keras 2 put it into `**kwargs`: without it a "
+    "`BatchNormalization` subclass never normalizes with the batch's statistics, even in `fit`.",
+    [
+        Example(
+            "import keras\n"
+            "class FreezableBatchNorm(keras.layers.BatchNormalization):\n"
+            "    def call(self, *args, **kwargs):\n"
+            "        if self.frozen:\n"
+            "            kwargs['training'] = False\n"
+            "        return super(FreezableBatchNorm, self).call(*args, **kwargs)\n",
+            "import keras\n"
+            "class FreezableBatchNorm(keras.layers.BatchNormalization):\n"
+            "    def call(self, inputs, *args, training=None, **kwargs):\n"
+            "        kwargs[\"training\"] = training\n"
+            "        if self.frozen:\n"
+            "            kwargs['training'] = False\n"
+            "        return super(FreezableBatchNorm, self).call(inputs, *args, **kwargs)\n",
+            unsafe=True,
+        ),
+        Example(
+            "from keras.layers import Dense\n"
+            "class Halved(Dense):\n"
+            "    def call(self, *args): return 0.5 * super().call(*args)\n",
+            "from keras.layers import Dense\n"
+            "class Halved(Dense):\n"
+            "    def call(self, inputs, *args): return 0.5 * super().call(inputs, *args)\n",
+            unsafe=True,
+        ),
+        Example(
+            "from keras.layers import Dense\n"
+            "class Logged(Dense):\n"
+            "    def call(self, *args):\n"
+            "        print('calling', args)\n"
+            "        return super().call(*args)\n",
+        ),
+        Example(
+            IMPORTS
+            + "class Scaled(keras.layers.Dense):\n"
+            "    def call(self, inputs, *args, **kwargs):\n"
+            "        return 2.0 * super().call(inputs, *args, **kwargs)\n",
+            valid=True,
+        ),
+        Example(
+            "import keras\n"
+            "class Recorder:\n"
+            "    def call(self, *args, **kwargs):\n"
+            "        return args\n",
+            valid=True,
+        ),
+    ],
+    fix_note=(
+        "The fix is unsafe because the input gets a name: a caller that passes it by keyword (`layer(inputs=x)`, or "
+        "a subclass's `super().call(query=q, ...)`) now binds `inputs` or fails, where it went into `**kwargs` "
+        "before. A `call` that reads `args` other than to pass it on (`args[0]`, `len(args)`), or that uses the "
+        "name `inputs` or `training`, is reported with no fix. Keras 2 also put an input's implicit `mask` into "
+        "`**kwargs`; Keras 3 passes it only to a `call` that names `mask`: the fix leaves that to you."
+    ),
+)
+
 @dataclass
 class _Method:
     node: cst.FunctionDef
@@ -410,10 +498,10 @@ class _Layer:
 
 
 class CustomLayerChecker(Checker):
-    specs = (KF391, KF392, KF393, KF394, KF395, KF396, KF397)
+    specs = (KF339, KF391, KF392, KF393, KF394, KF395, KF396, KF397)
     tokens = (
         "get_output_shape_for", "add_weight", "weights", "variables", "Variable", "as_list", "value", "ndims",
-        "rank", "add_update", "add_loss",
+        "rank", "add_update", "add_loss", "call",
     )
 
     def __init__(self, ctx) -> None:
@@ -554,6 +642,84 @@ class CustomLayerChecker(Checker):
                         self._tf_variable(inner, method)
             if name in SHAPE_METHODS:
                 self._shape_tuple(method)
+        if "call" in methods:
+            self._call_varargs(methods["call"])
+
+    def _call_varargs(self, method: _Method) -> None:
+        """KF339: `def call(self, *args, ...)`, whose input Keras 3 cannot see."""
+        params = method.node.params
+        star = params.star_arg
+        if method.self_name is None or not isinstance(star, cst.Param) or len([*params.posonly_params, *params.params]) != 1:
+            return
+        fix = self._named_input_fix(method, star)
+        self.report(
+            star, "KF339",
+            f"`call(self, *{star.name.value}, ...)` names no input: Keras 3 builds the layer from `call`'s named "
+            "parameters, so `build()` gets no input shape; name the first input (`def call(self, inputs, ...)`)",
+            fix,
+        )
+
+    def _named_input_fix(self, method: _Method, star: cst.Param):
+        """`inputs` put before `*args` in the signature and before every `*args` the body passes on; None unless
+        the body uses `args` only so and never says `inputs` (nor reads its locals some other way)."""
+        params = method.node.params
+        name = star.name.value
+        taken = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
+        if isinstance(params.star_kwarg, cst.Param):
+            taken.add(params.star_kwarg.name.value)
+        if name == CALL_INPUT or CALL_INPUT in taken:
+            return None
+        spreads: list[cst.Arg] = []
+        uses = 0
+        for inner in _inside_expression(method.node.body):  # nested functions and classes too
+            if isinstance(inner, cst.Name):
+                if inner.value in (CALL_INPUT, "locals", "vars", "eval", "exec"):
+                    return None
+                uses += inner.value == name
+            elif isinstance(inner, cst.Arg) and inner.star == "*" and isinstance(inner.value, cst.Name) and inner.value.value == name:
+                spreads.append(inner)
+        if uses != len(spreads):
+            return None  # `args` is read, rebound or shadowed somewhere: its first item cannot simply move out
+        edits = [Edit(self.ctx.span(node)[0], self.ctx.span(node)[0], f"{CALL_INPUT}, ") for node in (star, *spreads)]
+        message = f"Name the first input `{CALL_INPUT}` and pass it on"
+        if isinstance(params.star_kwarg, cst.Param) and "training" not in taken:
+            # Keras 2 put `training` into the `**kwargs` of such a `call`; Keras 3 passes it only to a `call` that
+            # names it: name it, and put it where the body (and what it calls on) looked for it
+            kwargs = params.star_kwarg.name.value
+            first = self._first_statement(method.node.body)
+            said = any(isinstance(n, cst.Name) and n.value == "training" for n in _inside_expression(method.node.body))
+            if first is None or said:
+                return None
+            start = self.ctx.span(params.star_kwarg)[0]
+            edits.append(Edit(start, start, "training=None, "))
+            line = f'{kwargs}["training"] = training'
+            if isinstance(first, cst.BaseSmallStatement):  # `def call(self, *args, **kwargs): return ...`
+                at = self.ctx.span(first)[0]
+                edits.append(Edit(at, at, line + "; "))
+            else:  # a line of its own, above the first statement's comments
+                text = self.ctx.text
+                at = _line_start(text, self.ctx.span(first)[0])
+                for _ in first.leading_lines:
+                    at = _line_start(text, at - (2 if text[at - 2:at] == "\r\n" else 1))
+                indent = "".join(self.ctx.indentation(first))
+                edits.append(Edit(at, at, indent + line + self.ctx.module.default_newline))
+            message += ", and `training`, which Keras 3 passes only to a `call` that names it"
+        return make_fix("unsafe", message, edits)
+
+    def _first_statement(self, body: cst.BaseSuite) -> cst.CSTNode | None:
+        """The statement of a function's body before which a new one goes: the first, after a docstring."""
+        if isinstance(body, cst.SimpleStatementSuite):
+            return body.body[0] if body.body else None
+        statements = list(body.body)
+        first = statements[0] if statements else None
+        if (
+            isinstance(first, cst.SimpleStatementLine) and len(first.body) == 1 and isinstance(first.body[0], cst.Expr)
+            and isinstance(first.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+        ):
+            statements = statements[1:]
+        if not statements:
+            return None
+        return statements[0]
 
     def _add_weight(self, node: cst.Call) -> None:
         positional = [arg for arg in node.args if arg.keyword is None and not arg.star]
@@ -728,16 +894,19 @@ class CustomLayerChecker(Checker):
         shape = params[1].name.value
         if _rebinds(method, shape) or not self._builtins_free("list", "len"):
             return
+        roots = {shape, *_shape_entries(method, shape)}
         for inner in method.nodes:
             if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Attribute) and inner.func.attr.value == "as_list":
                 target = inner.func.value
-                if not inner.args and _rooted_at(target, shape):
+                if not inner.args and any(_rooted_at(target, root) for root in roots):
                     new = cst.Call(func=cst.Name("list"), args=[cst.Arg(target)])
-                    self._report_shape(inner, new, f"`{shape}.as_list()`", "`list(...)`")
+                    self._report_shape(inner, new, f"`{self.ctx.code_for(inner)}`", "`list(...)`")
             elif isinstance(inner, cst.Attribute) and inner.attr.value == "value":
-                if isinstance(inner.value, cst.Subscript) and _rooted_at(inner.value, shape):
+                if isinstance(inner.value, cst.Subscript) and any(_rooted_at(inner.value, root) for root in roots):
                     self._report_shape(inner, inner.value, f"`{shape}[...].value`", "the entry itself")
-            elif isinstance(inner, cst.Attribute) and inner.attr.value in ("ndims", "rank") and _rooted_at(inner.value, shape):
+            elif isinstance(inner, cst.Attribute) and inner.attr.value in ("ndims", "rank") and any(
+                _rooted_at(inner.value, root) for root in roots
+            ):
                 new = cst.Call(func=cst.Name("len"), args=[cst.Arg(inner.value)])
                 self._report_shape(inner, new, f"`.{inner.attr.value}`", "`len(...)`")
 
@@ -787,6 +956,11 @@ def _inside(function: cst.FunctionDef) -> list[cst.CSTNode]:
         found.append(node)
         pending.extend(reversed(list(children(node))))
     return found
+
+
+def _line_start(text: str, offset: int) -> int:
+    """Where the line holding `offset` starts (after `\n`, `\r\n` or a lone `\r`)."""
+    return max(text.rfind("\n", 0, offset), text.rfind("\r", 0, offset)) + 1
 
 
 def _self_attribute(node: cst.BaseExpression, method: _Method) -> str | None:
@@ -946,6 +1120,22 @@ def _rooted_at(node: cst.BaseExpression, name: str) -> bool:
 
 def _rebinds(method: _Method, name: str) -> bool:
     """Whether the method binds `name` again (`input_shape = tf.TensorShape(input_shape)`)."""
+    return _bindings(method, name) > 0
+
+
+def _shape_entries(method: _Method, shape: str) -> set[str]:
+    """Loop variables that run over a shape list and are bound nowhere else: `s` in
+    `[s.as_list() for s in input_shape]` (a layer called on a list of tensors gets a list of shapes)."""
+    found: set[str] = set()
+    for inner in method.nodes:
+        if isinstance(inner, (cst.For, cst.CompFor)) and isinstance(inner.target, cst.Name) and _rooted_at(inner.iter, shape):
+            found.add(inner.target.value)
+    return {name for name in found if name != shape and _bindings(method, name) == 1}
+
+
+def _bindings(method: _Method, name: str) -> int:
+    """How many times the method binds `name` (its parameters aside)."""
+    count = 0
     for inner in method.nodes:
         targets: list[cst.CSTNode] = []
         if isinstance(inner, cst.AssignTarget):
@@ -965,8 +1155,8 @@ def _rebinds(method: _Method, name: str) -> bool:
             targets.extend(item.name for item in inner.names)
         for target in targets:
             if any(isinstance(n, cst.Name) and n.value == name for n in _inside_expression(target)):
-                return True
-    return False
+                count += 1
+    return count
 
 
 def _inside_expression(node: cst.CSTNode) -> list[cst.CSTNode]:
