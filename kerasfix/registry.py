@@ -116,10 +116,12 @@ def checker_types() -> tuple[type[Checker], ...]:
     from kerasfix import ruledata
     from kerasfix.checks.catalogue import CatalogueChecker
     from kerasfix.checks.custom_layers import CustomLayerChecker
+    from kerasfix.checks.declared_shapes import DeclaredShapeChecker
     from kerasfix.checks.functional import LegacyFunctionalChecker
     from kerasfix.checks.graph import GraphChecker
     from kerasfix.checks.image_datasets import ImageDatasetChecker
     from kerasfix.checks.initializer_functions import InitializerFunctionChecker
+    from kerasfix.checks.layer_names import LayerNameChecker
     from kerasfix.checks.modules import LegacyModuleChecker
     from kerasfix.checks.noqa import UnusedNoqaChecker
     from kerasfix.checks.portable import PortableChecker
@@ -132,7 +134,8 @@ def checker_types() -> tuple[type[Checker], ...]:
     ruledata.check_catalogue(TRANSFORMS)
     return (
         LegacyFunctionalChecker, CatalogueChecker, GraphChecker, LegacyModuleChecker, ValidityChecker, CustomLayerChecker,
-        PortableChecker, ImageDatasetChecker, InitializerFunctionChecker, TensorShapeChecker, UnusedNoqaChecker,
+        PortableChecker, ImageDatasetChecker, InitializerFunctionChecker, TensorShapeChecker, LayerNameChecker,
+        DeclaredShapeChecker, UnusedNoqaChecker,
     )
 
 

@@ -248,3 +248,16 @@ def test_every_function_without_a_replacement_is_named_in_the_docs_of_the_rule_r
             if not re.search(rf"`(K\.)?{re.escape(name)}(\(\))?`|`(K\.)?{re.escape(name)}\(", entry.spec.explanation()):
                 unnamed.append(f"{name}: `kerasfix explain {entry.code}` does not name it")
     assert unnamed == []
+
+
+@pytest.mark.parametrize("argument", ["1", "2.5", "a + b", "-x", "not_ready if a else b"])
+def test_a_template_fills_any_argument_so_that_the_result_parses(argument: str) -> None:
+    """`K.int_shape(1)` -> `tuple((1).shape)`: a number, an operation or a conditional is bracketed where the
+    template reads an attribute of it (`1.shape` does not parse)."""
+    import ast
+
+    from conftest import migrate
+
+    fixed = migrate(f"from keras import backend as K\ny = K.int_shape({argument})\n", "KF376", unsafe=True)
+    ast.parse(fixed)
+    assert f"tuple(({argument}).shape)" in fixed, fixed

@@ -253,7 +253,11 @@ def _template(code_: str, rewrite, row: dict, safety: str, note: str) -> None:
         if template.count("{" + placeholder + "}") > 1 and not _plain(slot.arg.value):
             safety = "unsafe"  # the argument would be evaluated twice
             note = note or f" (`{text}` is evaluated twice: give it a name first if it has side effects)"
-        values[placeholder] = text if _plain(slot.arg.value) or _atomic(slot.arg.value) else f"({text})"
+        number = isinstance(slot.arg.value, (cst.Integer, cst.Float)) and not slot.arg.value.lpar
+        if number and "{" + placeholder + "}." not in template:
+            values[placeholder] = text  # a number only needs brackets where the template reads an attribute of it
+        else:
+            values[placeholder] = text if _plain(slot.arg.value) or _atomic(slot.arg.value) else f"({text})"
     given = {slot.name for slot in rewrite.slots}
     unused = given - set(values)
     if unused:
@@ -290,8 +294,9 @@ def _plain(node: cst.BaseExpression) -> bool:
 
 
 def _atomic(node: cst.BaseExpression) -> bool:
-    """An expression that needs no brackets where an operand goes (`x[0]`, `f(x)`, a literal)."""
-    return isinstance(node, (cst.Call, cst.Subscript, cst.Integer, cst.Float, cst.SimpleString, cst.List, cst.Tuple, cst.Dict)) or bool(
+    """An expression that needs no brackets where an operand goes (`x[0]`, `f(x)`, a string or display literal;
+    not a number: `1.shape` does not parse)."""
+    return isinstance(node, (cst.Call, cst.Subscript, cst.SimpleString, cst.List, cst.Tuple, cst.Dict)) or bool(
         getattr(node, "lpar", None)
     )
 
