@@ -374,7 +374,9 @@ class ImportTable:
             for raw, region in found:
                 if region is None or name in escaped or not isinstance(region, cst.FunctionDef):
                     continue
-                if not any(blocker is region for blocker in local):  # the function binds it otherwise too
+                if not any(blocker is region for blocker in local) and not _binds_otherwise(region, name):
+                    # (a function that binds it otherwise too: an import, `except ... as`, `:=`, a loop or a
+                    # `match` capture, keeps it unresolved there)
                     self.provided_in.setdefault(name, []).append((region, raw))
                     self._provided.pop(name, None)
         providing = [
@@ -477,6 +479,8 @@ class ImportTable:
                         found[id(node)] = raw
                     elif isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)) and _binds_for_itself(node, name):
                         continue
+                    elif isinstance(node, _COMPREHENSIONS) and _comprehension_binds(node, name):
+                        continue  # `[backend.f(x) for backend in objs]`: the comprehension's own name
                     pending.extend(node.children)
             self._provided[name] = found
         return found
@@ -522,6 +526,44 @@ def _returns_tuple_of(function: cst.FunctionDef, count: int) -> bool:
         return False
     elements = returned.value.elements
     return len(elements) == count and not any(isinstance(element, cst.StarredElement) for element in elements)
+
+
+_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+
+
+def _comprehension_binds(node: cst.CSTNode, name: str) -> bool:
+    """Whether a comprehension's `for` targets bind `name`."""
+    for_in = getattr(node, "for_in", None)
+    while for_in is not None:
+        if _target_names(for_in.target, name):
+            return True
+        for_in = for_in.inner_for_in
+    return False
+
+
+def _binds_otherwise(function: cst.FunctionDef, name: str) -> bool:
+    """Whether a function binds `name` in its own scope other than by assigning it: an import, an `as`
+    (`except`, `with`), `:=`, a `for` target, a `match` capture, a nested definition of that name."""
+    pending: list[cst.CSTNode] = [function.body]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            if node.name.value == name:
+                return True
+            continue
+        if isinstance(node, (cst.Lambda, *_COMPREHENSIONS)):
+            continue
+        if isinstance(node, (cst.AsName, cst.NamedExpr, cst.For)):
+            target = node.name if isinstance(node, cst.AsName) else node.target
+            if _target_names(target, name):
+                return True
+        elif isinstance(node, cst.ImportAlias) and node.asname is None:
+            if (dotted(node.name) or "").split(".")[0] == name:
+                return True
+        elif isinstance(node, (cst.MatchAs, cst.MatchStar)) and isinstance(node.name, cst.Name) and node.name.value == name:
+            return True
+        pending.extend(node.children)
+    return False
 
 
 def _binds_for_itself(definition: cst.FunctionDef | cst.Lambda | cst.ClassDef, name: str) -> bool:

@@ -268,3 +268,24 @@ def test_verify_skips_a_call_the_original_fails_alike_under_tf_keras(tmp_path: P
     assert models["build_ok(3)"]["status"] == "verified", models["build_ok(3)"]
     assert report["summary"]["failed"] == 0 and report["summary"]["skipped"] == 1
     assert result.returncode == 0
+
+
+def test_training_is_named_only_for_a_base_whose_call_takes_it_and_goes_above_decorators() -> None:
+    text = (
+        "import keras\n"
+        "class Frozen(keras.layers.BatchNormalization):\n"
+        "    def call(self, *args, **kwargs):\n"
+        "        # a helper first\n"
+        "        @staticmethod\n"
+        "        def helper():\n"
+        "            return 1\n"
+        "        return super().call(*args, **kwargs)\n"
+        "class Plain(keras.layers.Conv2D):\n"
+        "    def call(self, *args, **kwargs):\n"
+        "        return super().call(*args, **kwargs)\n"
+    )
+    fixed = migrate(text, "KF339", unsafe=True)
+    compile(fixed, "fixed.py", "exec")
+    assert '    def call(self, inputs, *args, training=None, **kwargs):\n        kwargs["training"] = training\n        # a helper first\n        @staticmethod\n' in fixed
+    # Conv2D.call takes no `training`: passing it on would fail on every call
+    assert "    def call(self, inputs, *args, **kwargs):\n        return super().call(inputs, *args, **kwargs)\n" in fixed

@@ -337,3 +337,21 @@ def test_every_provider_returns_modules_installed_keras_has() -> None:
             assert importlib.import_module(module).__name__ == module
         for function, parameters in provider.parameters.items():
             assert set(parameters.values()) <= set(provider.returns), function
+
+
+def test_a_function_that_binds_the_name_otherwise_too_keeps_it_unresolved() -> None:
+    """Beside the provider's unpacking, an import, `except ... as`, `:=` or a `match` capture in the same function
+    (and a comprehension's own loop variable) may hold something else: no backend fix there."""
+    head = "from keras_applications import get_submodules_from_kwargs\n"
+    unpack = "    backend, layers, models, utils = get_submodules_from_kwargs(kwargs)\n"
+    others = [
+        "    import mybackend as backend\n",
+        "    try:\n        pass\n    except Exception as backend:\n        pass\n",
+        "    if (backend := make()):\n        pass\n",
+        "    match thing:\n        case backend:\n            pass\n",
+    ]
+    for other in others:
+        text = head + "def f(x, thing, **kwargs):\n" + unpack + other + "    return backend.int_shape(x)\n"
+        assert [f.code for f in findings(text, "KF376")] == [], other
+    text = head + "def f(x, objs, **kwargs):\n" + unpack + "    a = [backend.int_shape(x) for backend in objs]\n    return backend.int_shape(x)\n"
+    assert [f.location.row for f in findings(text, "KF376")] == [5]

@@ -17,9 +17,16 @@ BUILDER = (
 def test_shape_lists_are_read_through_the_shape_attribute_and_get_shape_only_with_unsafe_fixes() -> None:
     assert [f.code for f in findings(BUILDER, "KF305")] == ["KF305"] * 3
     safe = migrate(BUILDER, "KF305")
-    assert "units = list(history.shape)[-1] // 2" in safe and "steps = list(history.shape)[1]" in safe
-    assert "rank = len(history.get_shape())" in safe  # another library's object may have its own get_shape()
-    assert "rank = len(history.shape)" in migrate(BUILDER, "KF305", unsafe=True)
+    assert "steps = list(history.shape)[1]" in safe
+    # another library's object may have its own get_shape() and no shape: those fixes are unsafe
+    assert "units = history.get_shape().as_list()[-1] // 2" in safe and "rank = len(history.get_shape())" in safe
+    unsafe = migrate(BUILDER, "KF305", unsafe=True)
+    assert "units = list(history.shape)[-1] // 2" in unsafe and "rank = len(history.shape)" in unsafe
+
+
+def test_a_comment_inside_the_call_makes_the_fix_unsafe() -> None:
+    text = "import keras\nsteps = x.shape.as_list(  # the static shape\n)[1]\n"
+    assert migrate(text, "KF305") == text
 
 
 def test_files_without_tensorflow_or_keras_and_a_rebound_list_are_left_alone() -> None:

@@ -414,8 +414,10 @@ KF339 = _spec(
     "all come through `*args`. When the method uses `args` only to pass it on (`super().call(*args, **kwargs)`) "
     "and does not use the names `inputs` and `training`, the fix names the first input, "
     "`def call(self, inputs, *args, ...)`, and passes it on in front of every `*args` "
-    "(`super().call(inputs, *args, **kwargs)`). A `call` with `**kwargs` also gets `training=None`, put back into "
-    "`kwargs` first thing (`kwargs[\"training\"] = training`), where Keras 2 had put it.",
+    "(`super().call(inputs, *args, **kwargs)`). A `call` with `**kwargs` of a subclass of a layer whose `call` takes "
+    "`training` (`BatchNormalization`, the dropout and noise layers, the recurrent layers, the attention layers, "
+    "`Model`) also gets `training=None`, put back into `kwargs` first thing (`kwargs[\"training\"] = training`), where "
+    "Keras 2 had put it; other bases (`Conv2D`) would refuse it.",
     "Keras 2 always passed a layer's input to `call` as its first positional argument, so a subclass that only "
     "changed how the base layer is called could take everything as `*args, **kwargs`. Keras 3 reads `call`'s "
     "signature instead: it builds the layer from the shapes of `call`'s named parameters, leaving out `*args` and "
@@ -643,15 +645,17 @@ class CustomLayerChecker(Checker):
             if name in SHAPE_METHODS:
                 self._shape_tuple(method)
         if "call" in methods:
-            self._call_varargs(methods["call"])
+            self._call_varargs(methods["call"], layer)
 
-    def _call_varargs(self, method: _Method) -> None:
+    def _call_varargs(self, method: _Method, layer: _Layer) -> None:
         """KF339: `def call(self, *args, ...)`, whose input Keras 3 cannot see."""
         params = method.node.params
         star = params.star_arg
         if method.self_name is None or not isinstance(star, cst.Param) or len([*params.posonly_params, *params.params]) != 1:
             return
-        fix = self._named_input_fix(method, star)
+        bases = [self._layer_base(base.value) for base in layer.node.bases if base.keyword is None]
+        takes_training = bool(bases) and all(base in _TAKE_TRAINING for base in bases)
+        fix = self._named_input_fix(method, star, takes_training)
         self.report(
             star, "KF339",
             f"`call(self, *{star.name.value}, ...)` names no input: Keras 3 builds the layer from `call`'s named "
@@ -659,7 +663,7 @@ class CustomLayerChecker(Checker):
             fix,
         )
 
-    def _named_input_fix(self, method: _Method, star: cst.Param):
+    def _named_input_fix(self, method: _Method, star: cst.Param, takes_training: bool):
         """`inputs` put before `*args` in the signature and before every `*args` the body passes on; None unless
         the body uses `args` only so and never says `inputs` (nor reads its locals some other way)."""
         params = method.node.params
@@ -682,7 +686,7 @@ class CustomLayerChecker(Checker):
             return None  # `args` is read, rebound or shadowed somewhere: its first item cannot simply move out
         edits = [Edit(self.ctx.span(node)[0], self.ctx.span(node)[0], f"{CALL_INPUT}, ") for node in (star, *spreads)]
         message = f"Name the first input `{CALL_INPUT}` and pass it on"
-        if isinstance(params.star_kwarg, cst.Param) and "training" not in taken:
+        if isinstance(params.star_kwarg, cst.Param) and "training" not in taken and takes_training:
             # Keras 2 put `training` into the `**kwargs` of such a `call`; Keras 3 passes it only to a `call` that
             # names it: name it, and put it where the body (and what it calls on) looked for it
             kwargs = params.star_kwarg.name.value
@@ -696,10 +700,12 @@ class CustomLayerChecker(Checker):
             if isinstance(first, cst.BaseSmallStatement):  # `def call(self, *args, **kwargs): return ...`
                 at = self.ctx.span(first)[0]
                 edits.append(Edit(at, at, line + "; "))
-            else:  # a line of its own, above the first statement's comments
+            else:  # a line of its own, above the first statement's decorators and comments
                 text = self.ctx.text
-                at = _line_start(text, self.ctx.span(first)[0])
-                for _ in first.leading_lines:
+                decorators = getattr(first, "decorators", None)
+                anchor = decorators[0] if decorators else first
+                at = _line_start(text, self.ctx.span(anchor)[0])
+                for _ in first.leading_lines:  # a decorated statement's are the lines above its first decorator
                     at = _line_start(text, at - (2 if text[at - 2:at] == "\r\n" else 1))
                 indent = "".join(self.ctx.indentation(first))
                 edits.append(Edit(at, at, indent + line + self.ctx.module.default_newline))
@@ -956,6 +962,15 @@ def _inside(function: cst.FunctionDef) -> list[cst.CSTNode]:
         found.append(node)
         pending.extend(reversed(list(children(node))))
     return found
+
+
+# Keras layers whose call() takes `training` (Keras 3 passes it only to a `call` that names it): a subclass of
+# one of these that takes `**kwargs` got `training` in them from Keras 2
+_TAKE_TRAINING = frozenset(f"keras.layers.{name}" for name in (
+    "BatchNormalization", "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianDropout",
+    "GaussianNoise", "AlphaDropout", "LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional", "ConvLSTM1D", "ConvLSTM2D",
+    "ConvLSTM3D", "TimeDistributed", "MultiHeadAttention", "Attention", "AdditiveAttention", "GroupQueryAttention",
+)) | {"keras.Model", "keras.Sequential"}
 
 
 def _line_start(text: str, offset: int) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import libcst as cst
 
 from kerasfix.rule import Checker, Example, RuleSpec, make_fix, replace_node
+from kerasfix.spelling import file_scopes
 
 KF309 = RuleSpec(
     code="KF309",
@@ -20,8 +21,7 @@ KF309 = RuleSpec(
     removed_in="3.0",
     what=(
         "Finds, in the `compute_output_shape` of a custom Keras layer, a dimension of the returned tuple or list "
-        "written as a true division (`(None, n * (n - 1) / 2)`), and rewrites the division to a floor division "
-        "(`//`)."
+        "written as a true division (`(None, n * (n - 1) / 2)`), and makes it an int: `int(n * (n - 1) / 2)`."
     ),
     why=(
         "Keras 3 takes the output shape of a layer that defines `compute_output_shape` from that method when a "
@@ -30,9 +30,9 @@ KF309 = RuleSpec(
         "never used the method's answer, so the float went unnoticed."
     ),
     fix_note=(
-        "Unsafe: `//` equals `/` only when the division is exact (as the number of pairs `n * (n - 1) / 2` is); "
-        "where it is not, the declared dimension was wrong before and now rounds down: compare it with what "
-        "`call()` returns."
+        "Unsafe: `int(...)` is the dimension only when the division is exact (as the number of pairs "
+        "`n * (n - 1) / 2` is); where it is not, the declared dimension was wrong before and now rounds down: "
+        "compare it with what `call()` returns. No fix where the file binds `int` to something else."
     ),
     examples=(
         Example(
@@ -45,7 +45,7 @@ KF309 = RuleSpec(
             "class Pairs(Layer):\n"
             "    def compute_output_shape(self, input_shape):\n"
             "        fields = int(input_shape[1])\n"
-            "        return (None, fields * (fields - 1) // 2)\n",
+            "        return (None, int(fields * (fields - 1) / 2))\n",
             unsafe=True,
         ),
         Example(
@@ -123,17 +123,16 @@ class DeclaredShapeChecker(Checker):
         method.body.visit(returns)
         for value in returns.values:
             for division in _divisions(value):
-                new = division.with_changes(
-                    operator=cst.FloorDivide(
-                        whitespace_before=division.operator.whitespace_before,
-                        whitespace_after=division.operator.whitespace_after,
-                    ),
-                    lpar=[], rpar=[],  # the node's span leaves out its parentheses
-                )
-                fix = make_fix("unsafe", "Divide with `//`", [replace_node(self.ctx, division, new)])
-                self.report(
-                    division, "KF309",
-                    f"`{self.ctx.code_for(division)}` is a float; Keras 3 takes this layer's output shape from "
-                    "`compute_output_shape` and refuses float dimensions: use `//`",
-                    fix,
-                )
+                old = self.ctx.code_for(division)
+                message = (f"`{old}` is a float; Keras 3 takes this layer's output shape from `compute_output_shape` "
+                           "and refuses float dimensions: make it an int")
+                if not self._int_is_builtin():
+                    self.report(division, "KF309", message)
+                    continue
+                new = cst.Call(func=cst.Name("int"), args=[cst.Arg(division.with_changes(lpar=[], rpar=[]))])
+                fix = make_fix("unsafe", "Make it an int: `int(...)`", [replace_node(self.ctx, division, new)])
+                self.report(division, "KF309", message, fix)
+
+    def _int_is_builtin(self) -> bool:
+        table = self.ctx.imports
+        return not table.star_modules and "int" not in file_scopes(self.ctx).anywhere and "int" not in table.bindings

@@ -150,7 +150,8 @@ class LayerNameChecker(Checker):
         shown = self.ctx.code_for(arg.value)
         if len(shown) > 60:
             shown = shown[:57] + "..."
-        fix = make_fix(
+        clash = self._clash(arg.value)
+        fix = None if clash else make_fix(
             "unsafe",
             "Replace `/` with `_` in the name",
             [replace_node(self.ctx, part, _without_slash(part)) for part in parts],
@@ -158,7 +159,27 @@ class LayerNameChecker(Checker):
         self.report(
             arg.value,
             KF306.code,
-            f"Keras 3 refuses `/` in a {what}'s name (`{shown}`): replace it, and rename the layer wherever "
-            "weights or code find it by name",
+            f"Keras 3 refuses `/` in a {what}'s name (`{shown}`): replace it, and rename the {what} wherever "
+            f"weights or code find it by name{clash}",
             fix,
         )
+
+    def _clash(self, value: cst.BaseExpression) -> str:
+        """Why the rename is left to the user for a whole literal name: the file names it elsewhere too
+        (`get_layer('block1/conv')`), or already uses the new name. Empty when neither is seen."""
+        if not isinstance(value, cst.SimpleString):
+            return ""
+        try:
+            old = value.evaluated_value
+        except Exception:  # noqa: BLE001 - an odd literal: no text search
+            return ""
+        if not isinstance(old, str):
+            return ""
+        new = old.replace("/", "_")
+        text = self.ctx.text
+        quoted = lambda name: sum(text.count(q + name + q) for q in ("'", '"'))  # noqa: E731
+        if quoted(old) > 1:
+            return f" (no fix: the file names `{old}` elsewhere too; rename those uses with it)"
+        if quoted(new):
+            return f" (no fix: the file already has the name `{new}`)"
+        return ""

@@ -187,7 +187,7 @@ KF303 = RuleSpec(
 KF304 = RuleSpec(
     code="KF304",
     name="private-keras-path",
-    summary="Imports through `tensorflow.python.keras`, TensorFlow's private copy of Keras 2, emptied in TensorFlow 2.16",
+    summary="Imports through `tensorflow.python.keras`, TensorFlow's private copy of Keras 2, of which TensorFlow 2.16+ keeps a remnant",
     fix_safety="safe",
     removed_in="3.0",
     what=(
@@ -201,8 +201,10 @@ KF304 = RuleSpec(
         "for the rest): the private module lacks it too."
     ),
     why=(
-        "TensorFlow 2.16 and later keep only a stub of `tensorflow.python.keras`: "
-        "`ImportError: cannot import name 'LSTM' from 'tensorflow.python.keras.layers'` at the top of the program. "
+        "TensorFlow 2.16 and later keep only a remnant of `tensorflow.python.keras`: "
+        "`ImportError: cannot import name 'LSTM' from 'tensorflow.python.keras.layers'` at the top of the program "
+        "(GRU, BatchNormalization and Bidirectional are gone too), and the layers left (`Dense`, `Layer`) are Keras 2 "
+        "layers that cannot be called on Keras 3 tensors. "
         "Up to TensorFlow 2.5 the private path and `tf.keras` were one module, so the public spelling names the "
         "same classes."
     ),
@@ -276,7 +278,7 @@ class LegacyModuleChecker(Checker):
             return
         target = _spelled(root, name)
         fix = make_fix("safe", f"Import from `{target}`", [self._replace(node.module, target)])
-        self.report(node, "KF304", f"`{raw}` is TensorFlow's private copy of Keras 2, emptied in TensorFlow 2.16; "
+        self.report(node, "KF304", f"`{raw}` is TensorFlow's private copy of Keras 2, of which TensorFlow 2.16+ keeps a remnant; "
                     f"import from `{target}`", fix)
 
     def _from_import(self, node: cst.ImportFrom, raw: str, name: str, root: str, legacy: str | None) -> None:
@@ -394,7 +396,7 @@ class LegacyModuleChecker(Checker):
                 # `import tensorflow.python.keras.layers as L`: the public module of the same name
                 target = _spelled(_root(raw), name)
                 fix = make_fix("safe", f"Import `{target}`", [self._replace(alias.name, target)])
-                self.report(alias, "KF304", f"`{raw}` is TensorFlow's private copy of Keras 2, emptied in TensorFlow 2.16; import `{target}`", fix)
+                self.report(alias, "KF304", f"`{raw}` is TensorFlow's private copy of Keras 2, of which TensorFlow 2.16+ keeps a remnant; import `{target}`", fix)
                 continue
             if legacy is None or name != legacy:
                 continue

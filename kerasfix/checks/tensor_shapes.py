@@ -19,7 +19,7 @@ KF305 = RuleSpec(
     fix_safety="sometimes",
     removed_in="3.0",
     what=(
-        "In files that import TensorFlow or Keras, rewrites `x.shape.as_list()` and `x.get_shape().as_list()` to "
+        "In files that use Keras (through TensorFlow or not), rewrites `x.shape.as_list()` and `x.get_shape().as_list()` to "
         "`list(x.shape)`, and `x.get_shape()` to `x.shape`. For a TensorFlow tensor both spellings give the "
         "same shape (`get_shape()` is another name for `shape`, and a `TensorShape` lists as its `as_list()`); "
         "for a Keras 3 symbolic tensor only the new ones work."
@@ -31,22 +31,25 @@ KF305 = RuleSpec(
         "in a model-building function worked there."
     ),
     fix_note=(
-        "`.shape.as_list()` -> `list(.shape)` is safe: nothing else has a `shape` with `as_list()`. A bare "
-        "`.get_shape()` -> `.shape` is unsafe: an object of another library may have its own `get_shape()`. "
+        "`.shape.as_list()` -> `list(.shape)` is safe: nothing else has a `shape` with `as_list()`. The fixes of "
+        "`.get_shape()` are unsafe: an object of another library may have its own `get_shape()` and no `shape`. "
         "No fix where the file binds `list` to something else."
     ),
     examples=(
         Example(
             "import tensorflow as tf\n"
             "def head(features):\n"
-            "    width = features.get_shape().as_list()[-1] // 2\n"
             "    steps = features.shape.as_list()[1]\n"
-            "    return tf.keras.layers.Dense(width * steps)(features)\n",
+            "    return tf.keras.layers.Dense(steps)(features)\n",
             "import tensorflow as tf\n"
             "def head(features):\n"
-            "    width = list(features.shape)[-1] // 2\n"
             "    steps = list(features.shape)[1]\n"
-            "    return tf.keras.layers.Dense(width * steps)(features)\n",
+            "    return tf.keras.layers.Dense(steps)(features)\n",
+        ),
+        Example(
+            "from tensorflow import keras\ndef width(features):\n    return features.get_shape().as_list()[-1]\n",
+            "from tensorflow import keras\ndef width(features):\n    return list(features.shape)[-1]\n",
+            unsafe=True,
         ),
         Example(
             "from tensorflow import keras\ndef rank(x):\n    return len(x.get_shape())\n",
@@ -116,7 +119,11 @@ class TensorShapeChecker(Checker):
                 self.report(node, "KF305", f"`{old}` fails on a Keras 3 tensor, whose shape is a tuple: use `list(x.shape)`")
                 return
             new = cst.Call(func=cst.Name("list"), args=[cst.Arg(_shape_attribute(receiver))])
-            safety = "safe"
+            # `.shape.as_list()` reads a TensorShape; `get_shape()` may be another library's method, and the
+            # object may have no `shape` at all
+            safety = "unsafe" if id(shape) in self._inner else "safe"
+            if self.ctx.module.code_for_node(node).count("#"):
+                safety = "unsafe"  # a comment inside the call would be lost
             fix = make_fix(safety, "Use `list(x.shape)`", [replace_node(self.ctx, node, new)])
             self.report(node, "KF305", f"`{old}` fails on a Keras 3 tensor, whose shape is a tuple: use `list(x.shape)`", fix)
             return
