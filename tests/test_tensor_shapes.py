@@ -46,3 +46,17 @@ def test_a_layer_input_shape_list_stays_kf395s() -> None:
         "        self.w = self.add_weight(shape=(input_shape.as_list()[-1], 1))\n"
     )
     assert [f.code for f in findings(layer, "KF305,KF395")] == ["KF395"]
+
+
+def test_kf395_reads_the_parameter_up_to_the_statement_that_binds_it_again() -> None:
+    layer = (
+        "import tensorflow as tf\n"
+        "class Outer(tf.keras.layers.Layer):\n"
+        "    def build(self, input_shape):\n"
+        "        shapes = [shape.as_list() for shape in input_shape]\n"
+        "        input_shape = input_shape[0]\n"
+        "        width = input_shape.as_list()[-1]\n"
+    )
+    fixed = migrate(layer, "KF395")
+    assert "shapes = [list(shape) for shape in input_shape]" in fixed
+    assert "width = input_shape.as_list()[-1]" in fixed  # what it holds now is not followed

@@ -898,10 +898,24 @@ class CustomLayerChecker(Checker):
         if method.self_name is None or len(params) < 2:
             return
         shape = params[1].name.value
-        if _rebinds(method, shape) or not self._builtins_free("list", "len"):
+        if not self._builtins_free("list", "len"):
             return
+        nodes = method.nodes
+        if _rebinds(method, shape):
+            # `input_shape = input_shape[0]`: the statements of the body before the first one that binds it
+            # again still read the parameter (a top-level statement runs once, after those before it)
+            body = method.node.body.body if isinstance(method.node.body, cst.IndentedBlock) else ()
+            nodes = []
+            for statement in body:
+                inside = _inside_expression(statement)
+                if _bindings(_Method(method.node, method.self_name, inside), shape):
+                    break
+                nodes.extend(inside)
+            if not nodes:
+                return
+            method = _Method(method.node, method.self_name, nodes)
         roots = {shape, *_shape_entries(method, shape)}
-        for inner in method.nodes:
+        for inner in nodes:
             if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Attribute) and inner.func.attr.value == "as_list":
                 target = inner.func.value
                 if not inner.args and any(_rooted_at(target, root) for root in roots):
