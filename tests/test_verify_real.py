@@ -383,7 +383,10 @@ def test_corpus_patterns_verify() -> None:
     focal = models[("custom_focal_loss.py", "model")]
     assert focal["trained"] and all(math.isfinite(value) for value in focal["loss"])
     sampled = models[("sampling_encoder.py", "encoder")]
-    assert any(note.startswith("output 2 of 3 random at inference") for note in sampled["notes"])
+    # output 2 of 3 is random at inference: under the tf-keras oracle every output is compared, with the same noise
+    # drawn on both sides; under the compatibility layer (one Keras, one seed) the noise is the same anyway
+    if sampled["oracle"] == "tf-keras":
+        assert any("random at inference: compared with the same noise on both sides" in note for note in sampled["notes"])
     assert sampled["max_output_diff"] is not None and sampled["max_output_diff"] <= 1e-5
 
 

@@ -278,6 +278,38 @@ def _leaky(name, args, kwargs, base):
 # layer classes
 
 
+def _shapes_from_compute_output_shape(cls: type) -> None:
+    """A program's layer says its outputs by its `call` (or its `compute_output_shape`), as in Keras 2, also when it
+    returns a list of tensors (keras-embed-sim's `EmbeddingRet(Embedding)`, keras-bert's `TokenEmbedding(Embedding)`
+    return their output and their weights). tf.keras 2 built a layer's symbolic outputs by running its `call`
+    (Keras 2 took their shapes from `compute_output_shape`); Keras 3 asks `compute_output_spec`, and some of its
+    layers (`Embedding`, `Flatten`, `Reshape`, the merge layers) replace the general one, which runs `call` or asks
+    `compute_output_shape`, with one that assumes their own single output. A program's subclass of such a layer
+    that overrides `call` gets the spec of its `call` back (run on symbolic inputs), one that overrides only
+    `compute_output_shape` the spec of its shapes (Keras 3's general `Layer.compute_output_spec`)."""
+    if "compute_output_spec" in cls.__dict__:
+        return
+    general = keras.layers.Layer.compute_output_spec
+    own_call = own_shape = False
+    for parent in cls.__mro__:
+        spec = parent.__dict__.get("compute_output_spec")
+        if spec is not None:
+            if spec is general or not parent.__module__.startswith("keras.") or not (own_call or own_shape):
+                return  # the general spec, or one of the program's own classes: as it is
+            break
+        if not parent.__module__.startswith("keras.") or parent.__dict__.get("_kerasfix_compat"):
+            own_call = own_call or "call" in parent.__dict__
+            own_shape = own_shape or "compute_output_shape" in parent.__dict__
+    else:
+        return
+    if own_call:
+        from keras.src.ops.operation import Operation
+
+        cls.compute_output_spec = Operation.compute_output_spec
+    else:
+        cls.compute_output_spec = general
+
+
 def _compat_class(public_name: str, base: type, translate: Callable) -> type:
     """A subclass of the Keras 3 layer that takes Keras 1/2 arguments; reported under the Keras 3 name."""
 
@@ -291,9 +323,14 @@ def _compat_class(public_name: str, base: type, translate: Callable) -> type:
         if weights is not None:
             object.__setattr__(self, "_kerasfix_initial_weights", weights)
 
+    def __init_subclass__(cls, **kwargs):
+        super(compat, cls).__init_subclass__(**kwargs)
+        _shapes_from_compute_output_shape(cls)
+
     # Wrappers (Bidirectional) clone their layer through its config: let that find the Keras 3 class.
-    namespace = {"__init__": __init__, "__module__": base.__module__, "_kerasfix_compat": True}
-    cls = type(base.__name__, (base,), namespace)
+    namespace = {"__init__": __init__, "__module__": base.__module__, "_kerasfix_compat": True,
+                 "__init_subclass__": classmethod(__init_subclass__)}
+    cls = compat = type(base.__name__, (base,), namespace)
     cls.__qualname__ = base.__name__
     return cls
 
@@ -370,6 +407,7 @@ class Layer(keras.layers.Layer):
                 return self.get_output_shape_for(input_shape)
 
             cls.compute_output_shape = compute_output_shape
+        _shapes_from_compute_output_shape(cls)
 
 
 def _layer_table() -> dict[str, type]:
@@ -427,7 +465,28 @@ def _layer_table() -> dict[str, type]:
     table["TimeDistributedDense"] = _time_distributed_dense
     table["Merge"] = Merge
     table["merge"] = merge
+    for name in ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"):
+        cls = _compat_class(name, getattr(L, name), _simple({}))
+        cls.compute_mask = _keras2_merge_mask
+        table[name] = cls
+        table[name.lower()] = _merge_function(cls)
     return table
+
+
+def _keras2_merge_mask(self, inputs, mask=None):
+    """Keras 1 and 2's mask of an elementwise merge: the positions every masked input keeps (the inputs without a
+    mask keep all). Keras 3's is None as soon as one input has no mask, else the positions any input keeps."""
+    if mask is None or all(m is None for m in mask):
+        return None
+    masks = [keras.ops.expand_dims(m, axis=0) for m in mask if m is not None]
+    return keras.ops.all(keras.ops.concatenate(masks, axis=0), axis=0)
+
+
+def _merge_function(cls: type) -> Callable:
+    def function(inputs, **kwargs):  # Keras 2's `keras.layers.add([a, b])`: the layer called on the inputs
+        return cls(**kwargs)(inputs)
+
+    return function
 
 
 def _conv_with_rate(signature: list[str]):
@@ -475,13 +534,13 @@ def _merge_layer(mode, concat_axis, dot_axes, output_shape, arguments, name, n_i
         return _LAYERS.Lambda(lambda tensors: function(tensors, **extra), output_shape=output_shape, name=name)
     kwargs = {"name": name} if name else {}
     if mode == "sum":
-        return _LAYERS.Add(**kwargs)
+        return _LAYERS_TABLE["Add"](**kwargs)
     if mode == "mul":
-        return _LAYERS.Multiply(**kwargs)
+        return _LAYERS_TABLE["Multiply"](**kwargs)
     if mode == "ave":
-        return _LAYERS.Average(**kwargs)
+        return _LAYERS_TABLE["Average"](**kwargs)
     if mode == "max":
-        return _LAYERS.Maximum(**kwargs)
+        return _LAYERS_TABLE["Maximum"](**kwargs)
     if mode == "concat":
         return _LAYERS.Concatenate(axis=concat_axis, **kwargs)
     if mode in ("dot", "cos"):
@@ -597,6 +656,17 @@ class Sequential(keras.Sequential):
         if self._kerasfix_branches:
             return self._maybe_rebuild()
         return super().build(input_shape)
+
+    @property
+    def input(self):
+        """Keras 1/2: a Sequential's input tensor (`K.function([model.input], ...)`), that of the model it builds."""
+        functional = getattr(self, "_functional", None)
+        return functional.input if functional is not None else super().input
+
+    @property
+    def output(self):
+        functional = getattr(self, "_functional", None)
+        return functional.output if functional is not None else super().output
 
     @property
     def input_dtype(self):
@@ -725,12 +795,37 @@ def _backend() -> dict[str, Any]:
     def variable(value, dtype=None, name=None, constraint=None):  # Keras 1/2: floatx() unless a dtype is given
         return keras.Variable(value, dtype=dtype or keras.config.floatx(), name=name)
 
+    def function(inputs, outputs, updates=None, name=None, **kwargs):
+        """Keras 1/2's `K.function`: a callable on a list of arrays, over the model from `inputs` to `outputs`."""
+        from kerasfix.verify.backend_function import BackendFunction, learning_phase_positions
+
+        given = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        phase_at = learning_phase_positions(given)
+        tensors = [t for index, t in enumerate(given) if index not in phase_at]
+        model = keras.Model(inputs=tensors, outputs=list(outputs) if isinstance(outputs, (list, tuple)) else outputs)
+
+        def run(values, training):
+            result = model(values, training=training)
+            arrays = [ops.convert_to_numpy(item) for item in keras.tree.flatten(result)]
+            return arrays if isinstance(outputs, (list, tuple)) else arrays[0]
+
+        return BackendFunction(model, phase_at, run)
+
+    def bias_add(x, bias, data_format=None):  # Keras 2: the bias along the channels axis
+        data_format = data_format or keras.config.image_data_format()
+        rank, bias_rank = len(x.shape), len(bias.shape)
+        if data_format == "channels_first" and rank > 2:
+            if bias_rank == 1:
+                return x + ops.reshape(bias, (1, bias.shape[0]) + (1,) * (rank - 2))
+            return x + ops.expand_dims(ops.moveaxis(bias, -1, 0), 0)
+        return x + bias
+
     def batch_dot(x, y, axes=None):
         axes = axes if axes is not None else [len(x.shape) - 1, len(y.shape) - 2]
         return _LAYERS.Dot(axes=axes)([x, y]) if keras.backend.is_keras_tensor(x) else ops.einsum("bi,bi->b", x, y)
 
     return {
-        "image_dim_ordering": image_dim_ordering, "set_image_dim_ordering": set_image_dim_ordering,
+        "image_dim_ordering": image_dim_ordering, "set_image_dim_ordering": set_image_dim_ordering, "function": function, "bias_add": bias_add,
         "int_shape": int_shape, "concatenate": concatenate, "permute_dimensions": permute_dimensions,
         "l2_normalize": l2_normalize, "batch_dot": batch_dot, "expand_dims": expand_dims, "random_normal": random_normal, "dot": ops.matmul, "learning_phase": lambda: 0,
         "set_learning_phase": lambda value: None, "variable": variable, "constant": ops.convert_to_tensor,
@@ -829,6 +924,9 @@ def _build() -> None:
     for sub in _UTILS_MODULES:
         _MODULES[f"keras.utils.{sub}"] = CompatModule(f"keras.utils.{sub}", keras.utils, utils_members)
     _MODULES["keras.objectives"] = CompatModule("keras.objectives", keras.losses)
+    # Keras 2's `keras.backend_config` (tf.keras's `tensorflow.python.keras.backend_config`): epsilon, floatx,
+    # image_data_format and their setters, which Keras 3 keeps in `keras.config`
+    _MODULES["keras.backend_config"] = CompatModule("keras.backend_config", keras.config)
     _MODULES["keras.initializations"] = CompatModule("keras.initializations", keras.initializers, _initializations())
     root_members = {"Model": Model, "Sequential": Sequential, "Input": Input}
     root_members.update({name.split(".")[1]: module for name, module in _MODULES.items() if name.count(".") == 1})

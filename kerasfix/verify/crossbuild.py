@@ -9,7 +9,7 @@ from typing import Callable
 
 import numpy as np
 
-from kerasfix.verify import arrays, runtime
+from kerasfix.verify import arrays, noise, runtime, shapes
 
 
 def _names(side: runtime.Side, sites: dict) -> list[str]:
@@ -38,11 +38,43 @@ def reference(model, seed: int) -> dict:
     batch = runtime.make_inputs(model, runtime.BATCH, np.random.default_rng(seed))
     outputs = runtime._numpy_outputs(runtime._forward(model, batch))
     leaves = runtime.leaves(model)
-    return {"layers": [runtime.layer_record(layer) for layer in leaves],
+    layers = [runtime.layer_record(layer) for layer in leaves]
+    # what each layer's output is on the batch, where its declared shape (Keras 3: compute_output_shape's) says else
+    for record, computed in zip(layers, shapes.computed_shapes(model, leaves, batch, runtime._forward)):
+        if computed is not None and not shapes.fits(record["output_shape"], computed):
+            record["computed"] = computed
+    return {"layers": layers,
             "top_layers": [runtime.layer_record(layer) for layer in model.layers],
             "totals": runtime.model_totals(model), "weights": arrays.pack_weights(leaves),
             "input_shapes": [list(tensor.shape) for tensor in model.inputs],
             "inputs": arrays.pack(batch), "outputs": arrays.pack(outputs)}
+
+
+def same_noise(model, given: dict) -> None:
+    """For a model whose outputs are random at inference (another pass on the reference's batch gives other values),
+    add its outputs with the noise `noise.same_noise` draws, which the tf-keras oracle draws alike; nothing when the
+    outputs are not random, or stay random with that noise (a random source it does not replace). TensorFlow only."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return
+    if not any(isinstance(layer, keras.layers.Lambda) or not type(layer).__module__.startswith("keras.")
+               for layer in runtime.leaves(model)):
+        return  # Keras's own layers draw no noise at inference: only a Lambda or a program's layer can
+    batch = arrays.unpack(given["inputs"])
+    passes = []
+    for seed in noise.CHECK_SEEDS:  # two passes from two seeds: random outputs differ
+        keras.utils.set_random_seed(seed)
+        passes.append(runtime._numpy_outputs(runtime._forward(model, batch)))
+    if noise.same(*passes):
+        return
+    with noise.same_noise(noise.KERAS3):
+        keras.utils.set_random_seed(noise.CHECK_SEEDS[0])
+        first = runtime._numpy_outputs(runtime._forward(model, batch))
+        keras.utils.set_random_seed(noise.CHECK_SEEDS[1])
+        second = runtime._numpy_outputs(runtime._forward(model, batch))
+    if noise.same(first, second):
+        given["same_noise"] = arrays.pack(first)
 
 
 def compare(model, given: dict) -> tuple[float | None, str | None]:
@@ -74,6 +106,7 @@ def build_model(name: str, side: runtime.Side, job: dict) -> dict:
         record["built"] = True
         if job.get("references") is None:
             record["reference"] = reference(model, seed)
+            same_noise(model, record["reference"])
         elif given is None:
             record["error"] = _error("Missing", "the TensorFlow build has no such model to compare with")
         else:

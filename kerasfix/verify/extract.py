@@ -393,11 +393,13 @@ def placeholder_call(node: cst.FunctionDef) -> str | None:
     return f"{node.name.value}({', '.join(f'{p.name.value}={PLACEHOLDER_ARGUMENTS[p.name.value]}' for p in required)})"
 
 
-def extract(text: str, calls: list[str] | tuple[str, ...] = (), placeholders: bool = True) -> Slice:
+def extract(text: str, calls: list[str] | tuple[str, ...] = (), placeholders: bool = True,
+            also: frozenset[str] | set[str] = frozenset()) -> Slice:
     """The slice of `text` that builds its models (raises libcst.ParserSyntaxError on a syntax error). `calls`:
     builder calls the user gave (`--call`); those naming a function this file does not define are ignored.
     With `placeholders`, a builder whose only required parameters are named like `input_shape` or `classes`
-    is called with PLACEHOLDER_ARGUMENTS."""
+    is called with PLACEHOLDER_ARGUMENTS. `also`: module-level names to keep the assignments of and count as
+    model-like (the original's `f = K.function(...)` where the migrated program builds a model `f`)."""
     analyser = _Analyser(text)
     infos = _statements(analyser)
     local_functions = {i.node.name.value: i for i in infos if i.kind == "def" and not i.in_main}
@@ -430,6 +432,12 @@ def extract(text: str, calls: list[str] | tuple[str, ...] = (), placeholders: bo
         # In the main block only what binds a name counts: a bare `main()` would train, and its models stay local.
         if info.kind == "statement" and (info.builds or info.calls & builders) and (not info.in_main or info.stores):
             include(info)
+    wanted_names: dict[str, int] = {}
+    for info in usable:
+        named = set(also) & info.stores
+        if info.kind == "statement" and named and not info.in_main and isinstance(info.node, cst.SimpleStatementLine):
+            include(info)
+            wanted_names.update(dict.fromkeys(named, info.line))
     # Statements that change kept objects (freeze layers, add to a model built above, call a function that fills
     # a kept dictionary) count as building.
     changers = {name: info.mutates for name, info in local_functions.items() if not info.offending_inside}
@@ -476,6 +484,8 @@ def extract(text: str, calls: list[str] | tuple[str, ...] = (), placeholders: bo
         if info.kind == "statement" and info.index in kept and isinstance(info.node, cst.SimpleStatementLine):
             for name in _model_targets(info.node, analyser, builders | set(local_functions), local_classes):
                 result.sites[name] = info.line
+    for name, line in wanted_names.items():
+        result.sites.setdefault(name, line)
     # The data each model is trained on, for a model whose first layer states no input shape: what defines it
     # runs too, as an optional statement (its failure fails nothing).
     essential = set(kept)

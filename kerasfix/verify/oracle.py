@@ -13,8 +13,10 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 import tf_keras
+from tf_keras.src.engine import base_layer
 
-from kerasfix.verify import arrays, inputs, runtime
+from kerasfix.verify import arrays, backend_function, inputs, noise, runtime
+from kerasfix.verify import shapes as declared_shapes
 from kerasfix.verify.sandbox import ProgramExit
 
 
@@ -31,6 +33,44 @@ def _keras2_optimizers() -> None:
 
 
 _keras2_optimizers()
+
+
+def _keras2_function() -> None:
+    """`K.function(inputs, outputs)` as Keras 2 took it: tf-keras builds, in eager mode, a model from `inputs` to
+    `outputs` and returns a closure over it; the learning phase among the inputs (`K.function([x,
+    K.learning_phase()], ...)`, which Keras 2 fed to its graph) is the number 0 in eager tf-keras, which that model
+    refuses. The oracle's `K.function` takes it out of the inputs and runs the model in training mode when the program
+    passes 1, as Keras 2 did; the function it returns says which model it runs (`backend_function`)."""
+    from kerasfix.verify.backend_function import BackendFunction, learning_phase_positions
+
+    real = tf_keras.backend.function
+
+    def function(inputs, outputs, updates=None, name=None, **kwargs):
+        given = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        phase_at = learning_phase_positions(given)
+        tensors = [t for index, t in enumerate(given) if index not in phase_at]
+        func = real(tensors if phase_at else inputs, outputs, updates=updates, name=name, **kwargs)
+        names = getattr(getattr(func, "__code__", None), "co_freevars", ())
+        if "model" not in names:
+            return func  # not the eager closure: left as tf-keras made it
+        model = func.__closure__[names.index("model")].cell_contents
+        wrap = isinstance(outputs, list) and len(outputs) == 1
+
+        def run(values, training):
+            if not training:
+                return func(values)
+            result = model(values, training=True)
+            return [np.asarray(item) for item in tf.nest.flatten(result)] if wrap or isinstance(result, (list, tuple)) else np.asarray(result)
+
+        return BackendFunction(model, phase_at, run)
+
+    function.__doc__ = real.__doc__
+    for module in {id(m): m for m in (tf_keras.backend, importlib.import_module("tf_keras.src.backend"))}.values():
+        if getattr(module, "function", None) is real:
+            module.function = function
+
+
+_keras2_function()
 
 
 PRIVATE_ROOT = "tensorflow.python.keras"  # where tf.keras lived inside TensorFlow up to 2.5; tf-keras carries it on
@@ -103,6 +143,7 @@ def run_original(job_side: dict, progress: Callable[[str, int], None], whole: bo
         if isinstance(value, tf_keras.Model) and not name.startswith("_") and name not in side.failed and id(value) not in seen:
             seen.add(id(value))
             side.models.setdefault(name, value)
+    runtime.backend_functions(side, namespace, job_side["sites"])
     for name in job_side["functions"]:
         call = f"{name}()"
         if name in side.failed:
@@ -139,12 +180,32 @@ def layer_record(layer) -> dict:
         shape = _shape(layer.get_output_shape_at(0))
     except (RuntimeError, ValueError, AttributeError):
         shape = None
-    return {"name": layer.name, "type": runtime.kind(layer), "output_shape": shape, "params": runtime.params(layer)}
+    record = {"name": layer.name, "type": runtime.kind(layer), "output_shape": shape, "params": runtime.params(layer)}
+    if isinstance(layer, base_layer.AddLoss):  # what `model.add_loss(tensor)` makes of a loss computed from tensors
+        record["loss_layer"] = "keras2"
+    return record
 
 
 def _outputs(model, batch: list[np.ndarray]) -> list[np.ndarray]:
     result = model.predict_on_batch(batch[0] if len(batch) == 1 else batch)
     return [np.asarray(item) for item in tf.nest.flatten(result)]
+
+
+def _with_same_noise(run: Callable[[], list], given: dict, model) -> list | None:
+    """The original's outputs with the noise the migrated build drew for outputs random at inference (`noise`), when
+    the migrated build has such outputs and the original's are the same on two passes with that noise; else None."""
+    if given.get("same_noise") is None:
+        return None
+    model.predict_function = None  # traced again, with the noise replaced (and again after, without)
+    try:
+        with noise.same_noise(noise.TF_KERAS):
+            tf_keras.utils.set_random_seed(noise.CHECK_SEEDS[0])
+            first = run()
+            tf_keras.utils.set_random_seed(noise.CHECK_SEEDS[1])
+            second = run()
+    finally:
+        model.predict_function = None
+    return first if noise.same(first, second) else None
 
 
 def compare_model(name: str, side: runtime.Side, given: dict | None) -> dict:
@@ -173,9 +234,10 @@ def compare_model(name: str, side: runtime.Side, given: dict | None) -> dict:
         a = [layer_record(layer) for layer in found]
         totals = runtime.model_totals(model)
         shapes_ok, params_ok, differences = runtime.compare_layers(a, given["layers"])
-        note = runtime.identity_note(a, given["layers"])
-        if note:
-            record["notes"].append(note)
+        for note in (runtime.loss_layers(a, given["layers"])[2], runtime.identity_note(a, given["layers"]),
+                     declared_shapes.declared_note(runtime.declared_layers(a, given["layers"]))):
+            if note:
+                record["notes"].append(note)
         record.update(shapes_match=shapes_ok, params_match=params_ok and totals == given["totals"], differences=differences,
                       layers={"original": a, "migrated": given["layers"]},
                       params={"original": totals["total"], "migrated": given["totals"]["total"],
@@ -183,9 +245,20 @@ def compare_model(name: str, side: runtime.Side, given: dict | None) -> dict:
         problem = arrays.load_weights(found, model, given["weights"])
         if problem is None:
             batch = arrays.unpack(given["inputs"])
-            expected = _outputs(model, batch)
-            record["max_output_diff"], problem = runtime.without_random_outputs(
-                expected, arrays.unpack(given["outputs"]), lambda: _outputs(model, batch), record["notes"], arrays.difference)
+            function = side.functions.get(name)
+            if function is not None:  # the original's K.function, called as the program calls it
+                record["notes"].append(backend_function.note(name, function))
+                run = lambda: [np.asarray(item) for item in tf.nest.flatten(function(function.arguments(batch)))]  # noqa: E731
+            else:
+                run = lambda: _outputs(model, batch)  # noqa: E731
+            expected = run()
+            compared = _with_same_noise(run, given, model)
+            if compared is not None:
+                record["notes"].append(noise.NOTE)
+                record["max_output_diff"], problem = arrays.difference(compared, arrays.unpack(given["same_noise"]))
+            else:
+                record["max_output_diff"], problem = runtime.without_random_outputs(
+                    expected, arrays.unpack(given["outputs"]), run, record["notes"], arrays.difference)
         if problem:
             record["differences"].append(problem)
     except Exception as exc:  # noqa: BLE001 - one model's failure never stops the others

@@ -15,6 +15,7 @@ import numpy as np
 import keras
 
 from kerasfix.verify import compat, inputs, results
+from kerasfix.verify import shapes as declared_shapes
 from kerasfix.verify.sandbox import ProgramExit
 
 BATCH = 4
@@ -33,6 +34,18 @@ class Side:
     failed: dict[str, dict] = field(default_factory=dict)  # name -> error
     errors: list[dict] = field(default_factory=list)  # failures not tied to a name
     fit_shapes: dict[str, tuple] = field(default_factory=dict)  # model -> the shape of the data passed to its fit
+    functions: dict[str, Any] = field(default_factory=dict)  # name -> the original's K.function its model stands for
+
+
+def backend_functions(side: Side, namespace: dict, sites: dict) -> None:
+    """The original's `K.function`s that the migration made Keras models (names the migrated program builds a model
+    under, `extract(also=...)`): each is compared as the model it runs, its outputs those of the function itself."""
+    from kerasfix.verify.backend_function import BackendFunction
+
+    for name, value in list(namespace.items()):
+        if isinstance(value, BackendFunction) and name in sites and name not in side.models and name not in side.failed:
+            side.models[name] = value.model
+            side.functions[name] = value
 
 
 def _error(exc: BaseException, filename: str, text_lines: list[str], side: str) -> dict:
@@ -188,6 +201,8 @@ def run_side(job_side: dict, label: str, original: bool, progress: Callable[[str
             side.models[name] = value
             if original:
                 compat.apply_initial_weights(leaves(value))
+    if original:
+        backend_functions(side, namespace, job_side["sites"])
     for name, data in job_side.get("fit_inputs", {}).items():
         shape = getattr(namespace.get(data), "shape", None)
         if shape is not None and len(shape) >= 2:
@@ -273,8 +288,24 @@ def params(layer) -> int | None:
         return None
 
 
+# The first words of the docstring of the layer the migration writes where Keras 2 added a loss computed from a
+# model's tensors (KF347 `model.add_loss(loss)`, KF349 a loss function reading the model's tensors): a layer
+# `AddLoss` whose `call()` adds its second input as a loss and returns its first (kerasfix/checks/guide_transforms.py).
+MIGRATION_LOSS_LAYER = ("AddLoss", "Adds its second input to the model's losses and returns its first")
+
+
+def migration_loss_layer(layer) -> bool:
+    """Is this the loss layer the migration writes (a class of the program named `AddLoss` with its docstring)?"""
+    cls = type(layer)
+    name, doc = MIGRATION_LOSS_LAYER
+    return cls.__name__ == name and (cls.__doc__ or "").startswith(doc) and not layer.weights
+
+
 def layer_record(layer) -> dict:
-    return {"name": layer.name, "type": kind(layer), "output_shape": output_shapes(layer), "params": params(layer)}
+    record = {"name": layer.name, "type": kind(layer), "output_shape": output_shapes(layer), "params": params(layer)}
+    if migration_loss_layer(layer):
+        record["loss_layer"] = "migration"
+    return record
 
 
 def model_totals(model) -> dict:
@@ -317,8 +348,39 @@ def identity_note(original: list[dict], migrated: list[dict]) -> str | None:
     return "; ".join(notes) or None
 
 
+def loss_layers(original: list[dict], migrated: list[dict]) -> tuple[list[dict], list[dict], str | None]:
+    """Both sides' layers without the weightless loss layers that stand for one another, and a note saying so.
+    The migration writes a layer `AddLoss` where Keras 2 added a loss computed from the model's tensors (KF347,
+    KF349): it passes the model's outputs through, so it is left out of the layer-by-layer comparison, and so is,
+    one for one, the `AddLoss` layer Keras 2's own `model.add_loss(tensor)` made in the original (tf-keras). An
+    original's loss layer with no migrated counterpart stays: the comparison then fails, as it should."""
+    added = [r for r in migrated if r.get("loss_layer") == "migration" and not r.get("params")]
+    if not added:
+        return original, migrated, None
+    keras2 = [r for r in original if r.get("loss_layer") == "keras2" and not r.get("params")][:len(added)]
+    drop = {id(r) for r in [*added, *keras2]}
+    note = (f"the migration added the loss layer{'s' if len(added) > 1 else ''} "
+            f"{', '.join(repr(r['name']) + ' (' + r['type'] + ')' for r in added)}: a weightless layer of the migrated "
+            "program whose call() adds the loss computed from the model's tensors and returns the model's outputs")
+    note += (f", where the original's add_loss made {', '.join(repr(r['name']) + ' (' + r['type'] + ')' for r in keras2)}"
+             if keras2 else "; the original computes that loss in its loss function or with add_loss")
+    note += "; compared the other layers one by one"
+    return [r for r in original if id(r) not in drop], [r for r in migrated if id(r) not in drop], note
+
+
+def declared_layers(original: list[dict], migrated: list[dict]) -> list[tuple[int, dict, dict]]:
+    """The layers whose declared shape alone differs (kerasfix/verify/shapes.py), paired as `compare_layers` pairs
+    them: (position, original record, migrated record)."""
+    original, migrated, _ = loss_layers(original, migrated)
+    original, migrated = structural(original), structural(migrated)
+    return [(index, a, b) for index, (a, b) in enumerate(zip(original, migrated), start=1)
+            if declared_shapes.declared_only(a, b)]
+
+
 def compare_layers(original: list[dict], migrated: list[dict]) -> tuple[bool, bool, list[str]]:
-    """(shapes and types match, parameter counts match, differences in words), inference-only layers aside."""
+    """(shapes and types match, parameter counts match, differences in words), inference-only layers and the
+    migration's loss layers (`loss_layers`) aside."""
+    original, migrated, _ = loss_layers(original, migrated)
     original, migrated = structural(original), structural(migrated)
     differences: list[str] = []
     shapes_ok = params_ok = True
@@ -326,7 +388,7 @@ def compare_layers(original: list[dict], migrated: list[dict]) -> tuple[bool, bo
         differences.append(f"{len(original)} layers in the original, {len(migrated)} after migration")
         shapes_ok = params_ok = False
     for index, (a, b) in enumerate(zip(original, migrated), start=1):
-        if a["type"] != b["type"] or a["output_shape"] != b["output_shape"]:
+        if (a["type"] != b["type"] or a["output_shape"] != b["output_shape"]) and not declared_shapes.declared_only(a, b):
             shapes_ok = False
             differences.append(
                 f"layer {index}: {a['type']} {_fmt(a['output_shape'])} became {b['type']} {_fmt(b['output_shape'])}"
@@ -478,17 +540,23 @@ def _max_difference(a: list[np.ndarray], b: list[np.ndarray]) -> tuple[float | N
 
 
 def output_difference(original, migrated, arrays: list[np.ndarray],
-                      notes: list[str] | None = None) -> tuple[float | None, str | None]:
+                      notes: list[str] | None = None, function=None) -> tuple[float | None, str | None]:
+    """`function`: the original's K.function that `original` is the model of; its outputs are the function's."""
     # Both programs run on Keras 3 here (the compatibility layer builds the original): under the same seed, a
     # sampling layer draws the same noise on both sides, so even a random output compares.
+    def run_original() -> list[np.ndarray]:
+        if function is not None:
+            return _numpy_outputs(function(function.arguments(arrays)))
+        return _numpy_outputs(_forward(original, arrays))
+
     keras.utils.set_random_seed(COMPARE_SEED)
-    a = _numpy_outputs(_forward(original, arrays))
+    a = run_original()
     keras.utils.set_random_seed(COMPARE_SEED)
     b = _numpy_outputs(_forward(migrated, arrays))
 
     def again() -> list[np.ndarray]:
         keras.utils.set_random_seed(RANDOM_CHECK_SEED)  # a new graph draws the same noise again under the same seed
-        return _numpy_outputs(_forward(original, arrays))
+        return run_original()
 
     return without_random_outputs(a, b, again, notes if notes is not None else [], _max_difference)
 
@@ -655,7 +723,8 @@ def _has_inputs(model) -> bool:
         return False
 
 
-def verify_model(name: str, original, migrated, job: dict, rng_seed: int, fit: tuple | None = None) -> dict:
+def verify_model(name: str, original, migrated, job: dict, rng_seed: int, fit: tuple | None = None,
+                 function=None) -> dict:
     record: dict = {"name": name, "built": False, "shapes_match": None, "params_match": None, "max_output_diff": None,
                     "trained": False, "loss": [], "device": job["device"], "error": None, "notes": [], "differences": []}
     started = time.perf_counter()
@@ -680,16 +749,20 @@ def verify_model(name: str, original, migrated, job: dict, rng_seed: int, fit: t
         record["params"] = {"original": totals_a["total"], "migrated": totals_b["total"],
                             "trainable": [totals_a["trainable"], totals_b["trainable"]]}
         shapes_ok, params_ok, differences = compare_layers(a, b)
-        note = identity_note(a, b)
-        if note:
-            record["notes"].append(note)
+        for note in (loss_layers(a, b)[2], identity_note(a, b)):
+            if note:
+                record["notes"].append(note)
         params_ok = params_ok and totals_a == totals_b
         record["shapes_match"], record["params_match"] = shapes_ok, params_ok
         record["differences"] = differences
         problem = copy_weights(original, migrated)
         if problem is None:
             arrays = make_inputs(migrated, BATCH, np.random.default_rng(rng_seed))
-            diff, problem = output_difference(original, migrated, arrays, record["notes"])
+            if function is not None:
+                from kerasfix.verify.backend_function import note as function_note
+
+                record["notes"].append(function_note(name, function))
+            diff, problem = output_difference(original, migrated, arrays, record["notes"], function)
             record["max_output_diff"] = diff
         if problem:
             record["differences"].append(problem)
@@ -787,7 +860,8 @@ def verify_file(job: dict, progress: Callable[[str, int], None]) -> dict:
                 record["skip"] = skip
             records.append(record)
             continue
-        records.append(verify_model(name, a, b, job, seed, original.fit_shapes.get(name) or migrated.fit_shapes.get(name)))
+        records.append(verify_model(name, a, b, job, seed, original.fit_shapes.get(name) or migrated.fit_shapes.get(name),
+                                    original.functions.get(name)))
     errors = original.errors + migrated.errors
     reported = {id(r["error"]) for r in records if r["error"] is not None} | {id(e) for e in errors}
     for side in (original, migrated):
