@@ -17,7 +17,7 @@ MODULES = [
     "keras.losses", "keras.metrics", "keras.callbacks", "keras.utils", "keras.activations",
     "keras.initializers", "keras.regularizers", "keras.constraints", "keras.backend", "keras.datasets",
     "keras.preprocessing", "keras.preprocessing.image", "keras.preprocessing.sequence", "keras.saving",
-    "keras.applications", "keras.mixed_precision", "keras.random", "keras.ops", "keras.wrappers",
+    "keras.applications", "keras.mixed_precision", "keras.random", "keras.ops", "keras.wrappers", "keras.config",
 ]
 # Methods of keras.Model whose keywords rules check.
 MODEL_METHODS = ["fit", "evaluate", "predict", "compile", "save", "train_on_batch", "test_on_batch", "predict_on_batch", "summary"]

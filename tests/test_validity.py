@@ -50,6 +50,9 @@ def migrate(text: str, select: str = "ALL", unsafe: bool = False, target: str = 
             "from tensorflow.keras import layers as preprocessing\nn = preprocessing.Normalization()\n",
         ),
         ("import keras.utils.np_utils as np_utils\n", "import keras.utils as np_utils\n"),
+        # tf.keras 2's backend_config (epsilon, floatx, image_data_format) is Keras 3's keras.config
+        ("from tensorflow.keras import backend_config\neps = backend_config.epsilon()\n",
+         "from tensorflow.keras import config as backend_config\neps = backend_config.epsilon()\n"),
         ("import keras.layers.core\nd = keras.layers.core.Dense(1)\n", "import keras.layers\nd = keras.layers.Dense(1)\n"),
         ("import tensorflow as tf\nx = tf.keras.engine.topology.Layer\n", "import tensorflow as tf\nx = tf.keras.layers.Layer\n"),
         ("from keras import layers as KL\nd = KL.core.Dense(1)\n", "from keras import layers as KL\nd = KL.Dense(1)\n"),

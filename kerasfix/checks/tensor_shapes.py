@@ -10,6 +10,8 @@ from __future__ import annotations
 import libcst as cst
 
 from kerasfix.spelling import file_scopes
+from kerasfix.names import normalise_root
+from kerasfix.prefilter import imports_public_keras
 from kerasfix.rule import Checker, Example, RuleSpec, make_fix, replace_node
 
 KF305 = RuleSpec(
@@ -19,7 +21,7 @@ KF305 = RuleSpec(
     fix_safety="sometimes",
     removed_in="3.0",
     what=(
-        "In files that use Keras (through TensorFlow or not), rewrites `x.shape.as_list()` and `x.get_shape().as_list()` to "
+        "In files that import Keras (through TensorFlow or not), rewrites `x.shape.as_list()` and `x.get_shape().as_list()` to "
         "`list(x.shape)`, and `x.get_shape()` to `x.shape`. For a TensorFlow tensor both spellings give the "
         "same shape (`get_shape()` is another name for `shape`, and a `TensorShape` lists as its `as_list()`); "
         "for a Keras 3 symbolic tensor only the new ones work."
@@ -61,9 +63,6 @@ KF305 = RuleSpec(
     ),
 )
 
-_ROOTS = ("tensorflow", "keras", "tf_keras")
-
-
 def _call_of(node: cst.BaseExpression, method: str) -> cst.BaseExpression | None:
     """The receiver of `receiver.method()` (no arguments), else None."""
     if (
@@ -92,8 +91,11 @@ class TensorShapeChecker(Checker):
 
     def _tensorflow_file(self) -> bool:
         if self._applies is None:
+            # a file that uses Keras: binds a Keras name, or binds TensorFlow and says `keras` (`tf.keras...`)
             raws = [binding.raw for binding in self.ctx.imports.bindings.values()]
-            self._applies = any(raw == root or raw.startswith(root + ".") for raw in raws for root in _ROOTS)
+            self._applies = any(normalise_root(raw) is not None for raw in raws) or (
+                any(raw == "tensorflow" or raw.startswith("tensorflow.") for raw in raws) and imports_public_keras(self.ctx.text)
+            )
         return self._applies
 
     def _list_is_builtin(self) -> bool:
