@@ -289,3 +289,16 @@ def test_training_is_named_only_for_a_base_whose_call_takes_it_and_goes_above_de
     assert '    def call(self, inputs, *args, training=None, **kwargs):\n        kwargs["training"] = training\n        # a helper first\n        @staticmethod\n' in fixed
     # Conv2D.call takes no `training`: passing it on would fail on every call
     assert "    def call(self, inputs, *args, **kwargs):\n        return super().call(inputs, *args, **kwargs)\n" in fixed
+
+
+def test_the_skip_names_the_exception_a_tensorflow_traceback_ends_with() -> None:
+    from kerasfix.verify.command import _gist
+
+    quoted = (
+        'Exception encountered when calling layer "gru1" (type DynamicGRU).\n\nin user code:\n\n'
+        '    File "/tmp/job/sequence.py", line 791, in call  *\n        outputs, state = dynamic_rnn(cell, x)\n'
+        '    File "/tmp/job/rnn.py", line 110, in _transpose  *\n        x_static_shape[1].value\n\n'
+        "    AttributeError: 'int' object has no attribute 'value'\n"
+    )
+    assert _gist(quoted) == "AttributeError: 'int' object has no attribute 'value'"
+    assert _gist("The `kernel_size` argument must be a tuple of 1 integers.") == "The `kernel_size` argument must be a tuple of 1 integers."

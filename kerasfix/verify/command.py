@@ -341,6 +341,16 @@ def _message(error: dict) -> str:
     return message
 
 
+def _gist(message: str) -> str:
+    """What an error says, for a line of the report: a TensorFlow error that quotes the user's code (`in user
+    code: File ..., line ...`) ends with the exception that stopped it, which is what a reader needs."""
+    if "in user code:" not in message:
+        return message
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    told = [line for line in lines if not line.startswith(("File ", "in user code:", "Exception encountered"))]
+    return told[-1] if told else message
+
+
 def _fails_alike(record: dict) -> bool:
     """Neither program built the model, and both stopped with the same error (type and message), not a skip."""
     original, migrated = record.get("original_error"), record.get("migrated_error")
@@ -528,7 +538,7 @@ class Verifier:
             if alike and keras2 and record["name"] not in automatic:  # a --call or the program's own: it is broken
                 error = record["original_error"]
                 record["skip"] = {"label": "the original fails", "message": (
-                    f"the original program fails too ({error.get('type')}: {_message(error)[:200]}"
+                    f"the original program fails too ({error.get('type')}: {_gist(_message(error))[:200]}"
                     f"{', line ' + str(error['line']) if error.get('line') else ''}): there is nothing to compare with")}
             if record["name"] in automatic and alike:
                 error = record["original_error"]
