@@ -282,10 +282,12 @@ def _stop(pool, futures: list, paths: list[Path]) -> None:
     import concurrent.futures
 
     try:
-        pool.shutdown(wait=False, cancel_futures=True)
-        # Polled: the pool cancels futures without notifying their waiters, so a wait for them all
-        # would never end.
-        while not all(future.done() for future in futures):
+        # Cancelled here, not by shutdown(cancel_futures=True): a shutdown that does not wait drops the
+        # pool's hold on its manager thread, and that thread, still running at exit, races the
+        # interpreter's own wake-up of it (a "Bad file descriptor" traceback after the message).
+        for future in futures:
+            future.cancel()  # the ones not yet handed to a worker
+        while not all(future.done() for future in futures):  # polled: a Ctrl-C is seen between waits
             concurrent.futures.wait([future for future in futures if not future.done()], timeout=0.05)
         pool.shutdown(wait=True)
     except BaseException:

@@ -157,3 +157,24 @@ def test_a_read_only_directory_is_reported_and_other_directories_migrated(tmp_pa
         assert sorted(p.name for p in locked.iterdir()) == ["model.py"]
     finally:
         locked.chmod(0o755)
+
+
+def test_a_run_stopped_early_leaves_no_pool_thread_running(tmp_path: Path) -> None:
+    """Stopping early waits for the pool's manager thread too: one left running at exit races the
+    interpreter's wake-up of it, and the user's "interrupted" is followed by a traceback."""
+    import threading
+
+    from kerasfix import registry
+    from kerasfix.config import Config
+    from kerasfix.runner import PARALLEL_THRESHOLD, migrate_paths
+    from kerasfix.settings import Settings
+
+    files = _tree(tmp_path / "tree")[: PARALLEL_THRESHOLD * 3]
+    before = set(threading.enumerate())
+    results = migrate_paths(files, Settings(enabled=registry.default_codes()), Config(root=tmp_path), False, 2)
+    first = next(results)
+    assert first.path == files[0]
+    assert set(threading.enumerate()) - before, "the files were not handed to a pool"
+    results.close()  # what the command does when the user's Ctrl-C reaches it between files
+    assert set(threading.enumerate()) - before == set()
+    assert all(path.read_bytes() == FIXTURE.read_bytes() for path in files)  # write=False
