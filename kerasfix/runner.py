@@ -261,38 +261,49 @@ def migrate_paths(files: list[Path], settings: Settings, config: Config, write: 
         return
     from concurrent.futures import ProcessPoolExecutor
 
-    pool, futures = None, []
+    import threading
+
+    pool, futures, threads = None, [], []
     try:
         # the workers are forked with SIGINT and SIGTERM held, until _start_worker has set their handlers
         with signals_deferred():
+            before = set(threading.enumerate())
             pool = ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker)
             futures = [pool.submit(_migrate_job, job) for job in work]
+            # the pool's manager (and queue feeder) threads: a shutdown that does not wait lets go of
+            # them, and one still running at exit races the interpreter's wake-up of it (a "Bad file
+            # descriptor" traceback after the user's "interrupted")
+            threads = [thread for thread in threading.enumerate() if thread not in before]
         for future in futures:
             yield future.result()
         pool.shutdown(wait=True)
     except BaseException:
         if pool is not None:
-            _stop(pool, futures, files)
+            _stop(pool, futures, files, threads)
         raise
 
 
-def _stop(pool, futures: list, paths: list[Path]) -> None:
+def _stop(pool, futures: list, paths: list[Path], threads: list) -> None:
     """After an interrupt: cancel the files not started and wait for the ones in progress; on a second
-    interrupt (or SIGTERM) meanwhile, end the workers now and let that one propagate."""
+    interrupt (or SIGTERM) meanwhile, end the workers now and let that one propagate. Either way the
+    pool's threads are gone before this returns."""
     import concurrent.futures
 
     try:
-        # Cancelled here, not by shutdown(cancel_futures=True): a shutdown that does not wait drops the
-        # pool's hold on its manager thread, and that thread, still running at exit, races the
-        # interpreter's own wake-up of it (a "Bad file descriptor" traceback after the message).
-        for future in futures:
-            future.cancel()  # the ones not yet handed to a worker
-        while not all(future.done() for future in futures):  # polled: a Ctrl-C is seen between waits
+        # The pool cancels (its own manager thread does: cancelling a future from here races that
+        # thread, which then fails to mark it broken).
+        pool.shutdown(wait=False, cancel_futures=True)
+        # Polled: the pool cancels futures without notifying their waiters, so a wait for them all
+        # would never end.
+        while not all(future.done() for future in futures):
             concurrent.futures.wait([future for future in futures if not future.done()], timeout=0.05)
-        pool.shutdown(wait=True)
+        for thread in threads:
+            thread.join()
     except BaseException:
         with signals_deferred():  # a third Ctrl-C waits until the workers are gone
             _end_workers([path for path, future in zip(paths, futures) if not future.done()])
+            for thread in threads:
+                thread.join(STOP_GRACE)  # the manager sees the workers gone and ends
         raise
 
 
