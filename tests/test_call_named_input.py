@@ -302,3 +302,19 @@ def test_the_skip_names_the_exception_a_tensorflow_traceback_ends_with() -> None
     )
     assert _gist(quoted) == "AttributeError: 'int' object has no attribute 'value'"
     assert _gist("The `kernel_size` argument must be a tuple of 1 integers.") == "The `kernel_size` argument must be a tuple of 1 integers."
+
+
+def test_a_long_error_keeps_the_exception_it_ends_with_for_the_skip() -> None:
+    from kerasfix.verify.command import _gist
+    from kerasfix.verify.runtime import _error
+
+    frames = "".join(f'    File "/tmp/job/rnn.py", line {n}, in step  *\n        state = cell(x, state)\n\n' for n in range(40))
+    quoted = f'Exception encountered when calling layer "gru1" (type DynamicGRU).\n\nin user code:\n\n{frames}' \
+        "    AttributeError: 'int' object has no attribute 'value'\n"
+    try:
+        raise ValueError(quoted)
+    except ValueError as exc:
+        error = _error(exc, "/tmp/job/model.py", [], "original")
+    assert len(error["message"]) < len(quoted)
+    assert error["message"].startswith('Exception encountered when calling layer "gru1"')
+    assert _gist(error["message"]) == "AttributeError: 'int' object has no attribute 'value'"

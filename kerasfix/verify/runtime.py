@@ -63,7 +63,8 @@ def _error(exc: BaseException, filename: str, text_lines: list[str], side: str) 
         message = ("TensorFlow runs channels_first convolutions only on a GPU, so this model cannot run here; "
                    "verify it on a machine with a GPU (--device gpu)")
     if len(message) > 600:
-        message = message[:600] + " ..."
+        # the head says where; the tail says what (an error that quotes the user's code ends with its exception)
+        message = message[:300] + " ... " + message[-300:]
     source = text_lines[line - 1].strip() if line and 0 < line <= len(text_lines) else None
     error = {"type": kind, "message": message, "line": line, "source": source, "side": side}
     skip = inputs.skip_reason(exc, message)
